@@ -1,0 +1,1 @@
+"""Frontend-facing app: validate a job search, produce it, answer 202."""

@@ -1,0 +1,1 @@
+"""Connector-facing app: authenticate a delivery and run the search pipeline."""
