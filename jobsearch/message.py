@@ -1,9 +1,9 @@
 """The message contract between producer and sink, defined once.
 
-Version 1 is what `producer_app` produces and `sink_app` consumes. Records written by the
-original Edge Function are read too, so a team can switch over while such records are
-still in the topic; their `search_id` is derived from their fields, so a redelivery of
-the same record is recognised.
+Version 1 is what `producer_app` produces and `sink_app` consumes. Records written by
+the original Edge Function are read too, so a team can switch over while such records
+are still in the topic; their `search_id` is derived from their fields, so a
+redelivery of the same record is recognised.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pydantic import (
 
 from jobsearch.errors import InvalidMessageError
 
-MESSAGE_VERSION = 1
+MESSAGE_VERSION: Literal[1] = 1
 DEFAULT_LIMIT = 50
 MAX_URLS = 20
 # A fixed namespace, so the same legacy record always maps to the same search id.
@@ -43,14 +43,20 @@ def _utc(value: datetime) -> datetime:
 
 
 def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
-Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Query = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+]
 Location = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 HttpUrl = Annotated[
     AnyUrl,
-    UrlConstraints(allowed_schemes=["http", "https"], host_required=True, max_length=2048),
+    UrlConstraints(
+        allowed_schemes=["http", "https"], host_required=True, max_length=2048
+    ),
     PlainSerializer(str, return_type=str),
 ]
 UtcDatetime = Annotated[

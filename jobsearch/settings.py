@@ -104,7 +104,9 @@ class Settings(BaseSettings):
     def _require_production_settings(self) -> Settings:
         if self.jobsearch_env != "production":
             return self
-        missing = [name.upper() for name in _PRODUCTION_REQUIRED if not getattr(self, name)]
+        missing = [
+            name.upper() for name in _PRODUCTION_REQUIRED if not getattr(self, name)
+        ]
         if missing:
             raise ValueError(f"production requires {', '.join(missing)}")
         return self

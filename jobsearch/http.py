@@ -1,0 +1,141 @@
+"""What both apps share at the HTTP edge: JSON errors, bounded bodies, request logs.
+
+Every non-2xx answer of either app is built by `error_response`, so its body is always
+`{"error": <code>, "message": <sentence>, ...}` and never carries upstream text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jobsearch.errors import InvalidMessageError
+from jobsearch.logs import log_fields
+
+_TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def error_response(
+    status: int,
+    error: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """The one shape of every error answer."""
+    body = {"error": error, "message": message, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing more than `limit` bytes before buffering it.
+
+    Raises `InvalidMessageError` with status 413 as soon as the limit is passed.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> InvalidMessageError:
+    return InvalidMessageError(
+        "payload_too_large", f"the body must be at most {limit} bytes", status=413
+    )
+
+
+def trace_id_from(headers: Headers) -> str:
+    """The caller's W3C trace id or request id when well formed, else a new one."""
+    match = _TRACEPARENT.match(headers.get("traceparent", ""))
+    if match and set(match.group(1)) != {"0"}:
+        return match.group(1)
+    request_id = headers.get("x-request-id", "")
+    if _TRACE_ID.match(request_id):
+        return request_id
+    return uuid.uuid4().hex
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 answers, as JSON."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(404, "not_found", "no such route")
+    if exc.status_code == 405:
+        headers = dict(exc.headers or {})
+        return error_response(
+            405, "method_not_allowed", "method not allowed", headers=headers
+        )
+    return error_response(exc.status_code, "http_error", "the request was refused")
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    """A bug: logged with its traceback by the caller, answered without detail."""
+    return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+class RequestLogMiddleware:
+    """One canonical log line per request: route, status, duration and ids.
+
+    Handlers add ids to `scope["state"]["log"]`; headers and bodies are never logged.
+    """
+
+    def __init__(self, app: ASGIApp, *, name: str) -> None:
+        self.app = app
+        self.logger = logging.getLogger(f"jobsearch.{name}")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        fields: dict[str, Any] = {}
+        scope.setdefault("state", {})["log"] = fields
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            level = logging.ERROR if status >= 500 and status != 503 else logging.INFO
+            self.logger.log(
+                level,
+                "request",
+                extra=log_fields(
+                    method=scope["method"],
+                    route=_route_of(scope),
+                    status=status,
+                    duration_ms=duration_ms,
+                    **fields,
+                ),
+            )
+
+
+def _route_of(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"

@@ -1,0 +1,197 @@
+"""producer_app: validate a job search, produce it to Kafka, answer 202 at once."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from jobsearch.errors import (
+    AuthenticationError,
+    InvalidMessageError,
+    StoreError,
+    UpstreamError,
+)
+from jobsearch.http import (
+    RequestLogMiddleware,
+    error_response,
+    http_exception_handler,
+    read_body,
+    trace_id_from,
+    unexpected_error_handler,
+)
+from jobsearch.logs import log_fields
+from jobsearch.message import SearchMessage
+from jobsearch.settings import Settings, load_settings
+from jobsearch.store import Store, open_store
+from producer_app.auth import TokenVerifier
+from producer_app.confluent import ConfluentProducer, build_rest_client
+from producer_app.request import RequestFieldsError, parse_request, to_message
+from producer_app.status import search_status
+
+logger = logging.getLogger("jobsearch.producer")
+
+JSON_TYPES = ("application/json",)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the producer app; settings are read from the environment when omitted."""
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with build_rest_client(settings) as client:
+            store = open_store(settings)
+            await store.open()
+            app.state.producer = ConfluentProducer(client, settings)
+            app.state.verifier = TokenVerifier(settings, client)
+            app.state.store = store
+            logger.info("producer ready", extra=log_fields(rest_url=settings.rest_url))
+            try:
+                yield
+            finally:
+                await store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/jobs-search", submit_search, methods=["POST"]),
+            Route("/functions/v1/jobs-search", submit_search, methods=["POST"]),
+            Route("/jobs-search/{search_id}", search_status, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(RequestLogMiddleware, name="producer"),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allow_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-client-info",
+                    "apikey",
+                    "x-request-id",
+                    "traceparent",
+                ],
+                expose_headers=["x-request-id", "retry-after", "location"],
+                max_age=600,
+            ),
+        ],
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            Exception: unexpected_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
+
+
+async def submit_search(request: Request) -> Response:
+    """Validate, authenticate, produce, answer 202 with the search id."""
+    settings: Settings = request.app.state.settings
+    trace_id = trace_id_from(request.headers)
+    request.state.log["trace_id"] = trace_id
+    headers = {"X-Request-ID": trace_id}
+    try:
+        search = parse_request(await _json_body(request, settings))
+        user_id = await _authenticate(request, settings)
+        message = to_message(
+            search,
+            user_id=user_id,
+            time_window=settings.search_time_window,
+            trace_id=trace_id,
+        )
+        request.state.log["search_id"] = str(message.search_id)
+        await request.app.state.producer.produce(message)
+    except RequestFieldsError as exc:
+        return error_response(
+            exc.status, exc.code, exc.message, headers=headers, fields=exc.fields
+        )
+    except InvalidMessageError as exc:
+        return error_response(exc.status, exc.code, exc.message, headers=headers)
+    except AuthenticationError as exc:
+        headers["WWW-Authenticate"] = 'Bearer realm="jobs-search"'
+        return error_response(401, "unauthorized", str(exc), headers=headers)
+    except UpstreamError as exc:
+        request.state.log["upstream"] = exc.code
+        return _upstream_failure(exc, headers)
+
+    await _note_queued(request.app.state.store, message, settings, user_id)
+    status_url = f"/jobs-search/{message.search_id}"
+    return JSONResponse(
+        {
+            "success": True,
+            "status": "queued",
+            "jobsInserted": 0,
+            "message": "Search queued; results arrive as they are found.",
+            "search_id": str(message.search_id),
+            "status_url": status_url,
+            "trace_id": trace_id,
+        },
+        status_code=202,
+        headers={**headers, "Location": status_url},
+    )
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def _json_body(request: Request, settings: Settings) -> bytes:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        raise InvalidMessageError(
+            "unsupported_media_type",
+            "send the search as JSON with Content-Type: application/json",
+            status=415,
+        )
+    return await read_body(request, settings.max_request_bytes)
+
+
+async def _authenticate(request: Request, settings: Settings) -> uuid.UUID | None:
+    if not settings.supabase_auth_enabled:
+        return None
+    verifier: TokenVerifier = request.app.state.verifier
+    return await verifier.user_id(request.headers.get("authorization"))
+
+
+def _upstream_failure(exc: UpstreamError, headers: dict[str, str]) -> Response:
+    if not exc.retryable:
+        return error_response(
+            502,
+            "queue_rejected",
+            "the queue rejected the search; the service is misconfigured",
+            headers=headers,
+        )
+    retry_after = 10 if exc.code == "rate_limited" else 5
+    headers["Retry-After"] = str(retry_after)
+    error = "rate_limited" if exc.code == "rate_limited" else "queue_unavailable"
+    return error_response(
+        503,
+        error,
+        "the queue is busy; try again shortly",
+        headers=headers,
+        retryAfterSeconds=retry_after,
+    )
+
+
+async def _note_queued(
+    store: Store, message: SearchMessage, settings: Settings, user_id: uuid.UUID | None
+) -> None:
+    owner = user_id or uuid.UUID(settings.local_user_id)
+    try:
+        await store.record_queued(message, owner)
+    except StoreError:
+        # The record is already in Kafka; the sink creates the row if this fails.
+        logger.warning("could not note the queued search", exc_info=True)
