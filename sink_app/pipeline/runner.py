@@ -1,0 +1,255 @@
+"""Run one search to completion, exactly once in effect, under a deadline.
+
+A delivery first takes the search's lease in the store. Progress is saved per page
+(found, extracted, done or failed) and per posting (its job row), so a redelivery after
+a deadline, a crash or a lost answer resumes where the last one stopped and never
+repeats a finished fetch or enrichment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from jobsearch.errors import StoreError, UpstreamError
+from jobsearch.logs import log_fields
+from jobsearch.message import SearchMessage
+from jobsearch.posting import Posting
+from jobsearch.settings import Settings
+from jobsearch.store import PageProgress, Store
+from jobsearch.store.base import PageState
+from sink_app.pipeline.enrich import Enricher
+from sink_app.pipeline.extract import extract_postings
+from sink_app.pipeline.fetch import FetchError, PageFetcher
+from sink_app.pipeline.source import NoProviderError, Source
+
+logger = logging.getLogger("jobsearch.sink.runner")
+
+OutcomeKind = Literal["completed", "failed", "retry"]
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the delivery achieved; `retry` means answer 503 and come back later."""
+
+    kind: OutcomeKind
+    search_id: uuid.UUID
+    reason: str | None = None
+    jobs_found: int = 0
+
+
+class SearchRunner:
+    """Carries one search from message to stored rows."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        source: Source,
+        fetcher: PageFetcher,
+        enricher: Enricher,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._source = source
+        self._fetcher = fetcher
+        self._enricher = enricher
+        self._local_user = uuid.UUID(settings.local_user_id)
+
+    async def run(self, message: SearchMessage, *, deadline: float) -> Outcome:
+        """Work on the search until it finishes or `deadline` (monotonic) passes."""
+        owner = _delivery_owner()
+        try:
+            async with asyncio.timeout_at(_loop_time(deadline)):
+                return await self._claim_and_work(message, owner)
+        except TimeoutError:
+            await self._release_quietly(message.search_id, owner)
+            return Outcome("retry", message.search_id, "deadline_reached")
+        except StoreError:
+            logger.warning("store unavailable", exc_info=True)
+            return Outcome("retry", message.search_id, "store_unavailable")
+        except UpstreamError as exc:
+            await self._release_quietly(message.search_id, owner)
+            return Outcome(
+                "retry", message.search_id, exc.code or "upstream_unavailable"
+            )
+
+    async def _claim_and_work(self, message: SearchMessage, owner: str) -> Outcome:
+        user_id = message.user_id or self._local_user
+        lease = self._settings.sink_lease_seconds
+        while True:
+            claim = await self._store.claim(message, user_id, owner, lease)
+            if claim.outcome == "finished":
+                return await self._finished(message.search_id)
+            if claim.outcome == "acquired":
+                return await self._work(message, user_id, owner)
+            # Another delivery holds the lease: wait for it rather than race it.
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _work(
+        self, message: SearchMessage, user_id: uuid.UUID, owner: str
+    ) -> Outcome:
+        pages = await self._store.pages(message.search_id)
+        if not pages:
+            try:
+                pages = await self._discover(message)
+            except NoProviderError as exc:
+                return await self._fail(message, owner, "no_search_provider", str(exc))
+
+        pending = [
+            page for page in pages.values() if page.state in ("found", "extracted")
+        ]
+        limit = asyncio.Semaphore(self._settings.sink_concurrency)
+
+        async def process(page: PageProgress) -> None:
+            async with limit:
+                await self._process_page(message, user_id, page)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for page in pending:
+                    group.create_task(process(page))
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
+        return await self._complete(message, owner)
+
+    async def _discover(self, message: SearchMessage) -> dict[str, PageProgress]:
+        found = await self._source.pages(message)
+        pages = {}
+        for page in found:
+            progress = PageProgress(page.url, "found", content=page.content)
+            await self._store.save_page(message.search_id, progress)
+            pages[page.url] = progress
+        return pages
+
+    async def _process_page(
+        self, message: SearchMessage, user_id: uuid.UUID, page: PageProgress
+    ) -> None:
+        if page.state == "found":
+            page = await self._extract(message, page)
+        if page.state != "extracted":
+            return
+        await self._store_postings(message, user_id, page)
+        done = PageProgress(page.url, "done", postings=page.postings)
+        await self._store.save_page(message.search_id, done)
+
+    async def _extract(
+        self, message: SearchMessage, page: PageProgress
+    ) -> PageProgress:
+        try:
+            html, encoding = await self._page_html(page)
+        except FetchError as exc:
+            failed = PageProgress(page.url, "failed", reason=exc.reason)
+            await self._store.save_page(message.search_id, failed)
+            logger.info(
+                "page skipped",
+                extra=log_fields(search_id=str(message.search_id), reason=exc.reason),
+            )
+            return failed
+        extraction = await asyncio.to_thread(
+            extract_postings, html, page.url, encoding=encoding
+        )
+        state: PageState = "extracted" if extraction.postings else "failed"
+        reason = None if extraction.postings else "no_job_posting_found"
+        progress = PageProgress(
+            page.url, state, reason=reason, postings=extraction.postings
+        )
+        await self._store.save_page(message.search_id, progress)
+        return progress
+
+    async def _page_html(self, page: PageProgress) -> tuple[str | bytes, str | None]:
+        if page.content is not None:
+            return page.content, None
+        fetched = await self._fetcher.fetch(page.url)
+        return fetched.body, fetched.encoding
+
+    async def _store_postings(
+        self, message: SearchMessage, user_id: uuid.UUID, page: PageProgress
+    ) -> None:
+        stored = await self._store.stored_source_ids(message.search_id)
+        for posting in page.postings:
+            if posting.source_id in stored or len(stored) >= message.limit:
+                continue
+            enriched = await self._enrich(posting)
+            await self._store.upsert_job(
+                enriched,
+                user_id=user_id,
+                search_id=message.search_id,
+                trace_id=message.trace_id,
+            )
+            stored.add(posting.source_id)
+
+    async def _enrich(self, posting: Posting) -> Posting:
+        return await self._enricher.enrich(posting, page_text=posting.description)
+
+    async def _complete(self, message: SearchMessage, owner: str) -> Outcome:
+        pages = await self._store.pages(message.search_id)
+        errors = [
+            {"url": page.url, "reason": page.reason or "failed"}
+            for page in pages.values()
+            if page.state == "failed"
+        ]
+        if pages and len(errors) == len(pages):
+            return await self._fail(
+                message, owner, "no_page_succeeded", "no page yielded a job", errors
+            )
+        await self._store.finish(
+            message.search_id, owner, status="completed", errors=errors
+        )
+        return await self._finished(message.search_id)
+
+    async def _fail(
+        self,
+        message: SearchMessage,
+        owner: str,
+        code: str,
+        reason: str,
+        errors: list[dict[str, str]] | None = None,
+    ) -> Outcome:
+        await self._store.finish(
+            message.search_id,
+            owner,
+            status="failed",
+            errors=errors or [],
+            failure_reason=reason,
+        )
+        return Outcome("failed", message.search_id, code)
+
+    async def _finished(self, search_id: uuid.UUID) -> Outcome:
+        summary = await self._store.summary(search_id, with_jobs=False)
+        if summary is None:
+            raise StoreError("a finished search has no row")
+        kind: OutcomeKind = "completed" if summary.status == "completed" else "failed"
+        return Outcome(kind, search_id, summary.failure_reason, summary.jobs_found)
+
+    async def _release_quietly(self, search_id: uuid.UUID, owner: str) -> None:
+        try:
+            async with asyncio.timeout(2.0):
+                await self._store.release(search_id, owner)
+        except (StoreError, TimeoutError):
+            # The lease expires by itself; the next delivery takes it then.
+            logger.warning("lease not released", extra=log_fields(owner=owner))
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first leaf of a task group's errors, so callers catch it by type."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+def _delivery_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _loop_time(deadline: float) -> float:
+    loop = asyncio.get_running_loop()
+    return loop.time() + (deadline - time.monotonic())
