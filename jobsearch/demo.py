@@ -137,6 +137,7 @@ def format_salary(job: dict[str, Any]) -> str:
     low, high = job.get("salary_min"), job.get("salary_max")
     if low is None and high is None:
         return ""
-    amounts = "-".join(f"{value:,}" for value in (low, high) if value is not None)
+    bounds = dict.fromkeys(value for value in (low, high) if value is not None)
+    amounts = "-".join(f"{value:,}" for value in bounds)
     period = f" / {job['salary_period']}" if job.get("salary_period") else ""
     return f"{amounts} {job.get('salary_currency') or ''}{period}".strip()

@@ -120,19 +120,30 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            level = logging.ERROR if status >= 500 and status != 503 else logging.INFO
-            self.logger.log(
-                level,
-                "request",
-                extra=log_fields(
-                    method=scope["method"],
-                    route=_route_of(scope),
-                    status=status,
-                    duration_ms=duration_ms,
-                    **fields,
-                ),
-            )
+            elapsed = time.perf_counter() - started
+            self._record(scope, status, elapsed, fields)
+
+    def _record(
+        self, scope: Scope, status: int, elapsed: float, fields: dict[str, Any]
+    ) -> None:
+        route = _route_of(scope)
+        metrics = (
+            getattr(scope["app"].state, "metrics", None) if "app" in scope else None
+        )
+        if metrics is not None:
+            metrics.observe_request(route, scope["method"], status, elapsed)
+        level = logging.ERROR if status >= 500 and status != 503 else logging.INFO
+        self.logger.log(
+            level,
+            "request",
+            extra=log_fields(
+                method=scope["method"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 1),
+                **fields,
+            ),
+        )
 
 
 def _route_of(scope: Scope) -> str:

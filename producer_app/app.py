@@ -21,6 +21,7 @@ from jobsearch.errors import (
     StoreError,
     UpstreamError,
 )
+from jobsearch.health import check, check_store, healthz, readiness
 from jobsearch.http import (
     RequestLogMiddleware,
     error_response,
@@ -31,6 +32,7 @@ from jobsearch.http import (
 )
 from jobsearch.logs import log_fields
 from jobsearch.message import SearchMessage
+from jobsearch.metrics import Metrics, metrics_endpoint
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import Store, open_store
 from producer_app.auth import TokenVerifier
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/functions/v1/jobs-search", submit_search, methods=["POST"]),
             Route("/jobs-search/{search_id}", search_status, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestLogMiddleware, name="producer"),
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
     return app
 
 
@@ -124,8 +129,10 @@ async def submit_search(request: Request) -> Response:
         return error_response(401, "unauthorized", str(exc), headers=headers)
     except UpstreamError as exc:
         request.state.log["upstream"] = exc.code
+        request.app.state.metrics.produce.labels(exc.code or "failed").inc()
         return _upstream_failure(exc, headers)
 
+    request.app.state.metrics.produce.labels("ok").inc()
     await _note_queued(request.app.state.store, message, settings, user_id)
     status_url = f"/jobs-search/{message.search_id}"
     return JSONResponse(
@@ -143,9 +150,14 @@ async def submit_search(request: Request) -> Response:
     )
 
 
-async def healthz(request: Request) -> Response:
-    """The process is up."""
-    return JSONResponse({"status": "ok"})
+async def readyz(request: Request) -> Response:
+    """Ready when the REST endpoint and the store both answer."""
+    producer: ConfluentProducer = request.app.state.producer
+    checks = {
+        "queue": await check(producer.ping()),
+        "store": await check_store(request.app.state.store),
+    }
+    return readiness(checks)
 
 
 async def _json_body(request: Request, settings: Settings) -> bytes:

@@ -67,11 +67,22 @@ class ConfluentProducer:
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
         self._client = client
+        self._cluster_path = f"/kafka/v3/clusters/{settings.cluster_id}"
         self._path = (
-            f"/kafka/v3/clusters/{settings.cluster_id}"
-            f"/topics/{settings.kafka_topic_job_search}/records"
+            f"{self._cluster_path}/topics/{settings.kafka_topic_job_search}/records"
         )
         self._budget = settings.produce_retry_budget
+
+    async def ping(self) -> None:
+        """Raise `UpstreamError` unless the REST endpoint answers and accepts us."""
+        try:
+            response = await self._client.get(self._cluster_path, timeout=2.0)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(SERVICE, "unreachable", retryable=True) from exc
+        if response.status_code in (401, 403) or response.status_code >= 500:
+            raise UpstreamError(
+                SERVICE, f"answered {response.status_code}", retryable=True
+            )
 
     async def produce(self, message: SearchMessage) -> ProduceReceipt:
         """Produce `message`, retrying transient faults within the budget.

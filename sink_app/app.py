@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from jobsearch.errors import ConfigurationError, InvalidMessageError
+from jobsearch.health import check_store, healthz, readiness
 from jobsearch.http import (
     RequestLogMiddleware,
     error_response,
@@ -29,6 +30,7 @@ from jobsearch.http import (
     unexpected_error_handler,
 )
 from jobsearch.logs import log_fields
+from jobsearch.metrics import Metrics, metrics_endpoint
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import open_store
 from sink_app.delivery import check_content_type, parse_delivery
@@ -77,6 +79,8 @@ def create_app(
             Route("/process-job-search", process_search, methods=["POST"]),
             Route("/functions/v1/process-job-search", process_search, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
         middleware=[Middleware(RequestLogMiddleware, name="sink")],
         exception_handlers={
@@ -86,6 +90,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
     return app
 
 
@@ -115,15 +120,16 @@ async def process_search(request: Request) -> Response:
         )
         outcome = await runner.run(message, deadline=deadline)
         request.state.log["outcome"] = outcome.kind
+        request.app.state.metrics.deliveries.labels(outcome.kind).inc()
         outcomes.append(outcome)
         if outcome.kind == "retry":
             return _retry_later(outcome, settings)
     return JSONResponse(_results_body(outcomes))
 
 
-async def healthz(request: Request) -> Response:
-    """The process is up."""
-    return JSONResponse({"status": "ok"})
+async def readyz(request: Request) -> Response:
+    """Ready when the store answers."""
+    return readiness({"store": await check_store(request.app.state.store)})
 
 
 def _authorised(request: Request, settings: Settings) -> bool:

@@ -264,7 +264,15 @@ async def test_deliver_without_urls_or_provider_fails_visibly(
 
     assert response.status_code == 200
     assert response.json()["status"] == "failed"
-    assert "FIRECRAWL_API_KEY" in response.json()["reason"]
+    assert response.json()["reason"] == "no_search_provider"
+    store = SQLiteStore(settings.sqlite_path)
+    await store.open()
+    summary = await store.summary(uuid.UUID(body["search_id"]))
+    await store.close()
+    assert summary is not None
+    assert summary.status == "failed"
+    assert summary.failure_reason is not None
+    assert "FIRECRAWL_API_KEY" in summary.failure_reason
 
 
 async def test_deliver_legacy_edge_function_record_is_recognised(
