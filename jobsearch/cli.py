@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
+import signal
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
 import uvicorn
 from rich.console import Console
@@ -100,15 +103,19 @@ def dev(
     ports = StackPorts(emulator_port, producer_port, sink_port)
 
     async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         async with local_stack(settings, ports) as stack:
             console.print(f"emulator  listening on {stack.emulator_url}")
             console.print(f"producer  listening on {stack.producer_url}")
             console.print(f"sink      listening on {stack.sink_url}")
             console.print("Ctrl-C stops all three")
-            await asyncio.Event().wait()
+            await stop.wait()
+            console.print("stopping…")
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    asyncio.run(run())
     console.print("stopped")
 
 
@@ -141,6 +148,106 @@ def demo(
         console.print(f"[red]demo failed: {exc}")
         raise typer.Exit(1) from None
     raise typer.Exit(code)
+
+
+ProducerUrl = Annotated[
+    str,
+    typer.Option(envvar="JOBSEARCH_PRODUCER_URL", help="Base URL of producer_app."),
+]
+UserToken = Annotated[
+    str | None,
+    typer.Option(
+        envvar="JOBSEARCH_USER_TOKEN",
+        help="The user's Supabase JWT, when the producer requires one.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to search for.")],
+    location: Annotated[str | None, typer.Option(help="Where.")] = None,
+    remote: Annotated[bool | None, typer.Option("--remote/--no-remote")] = None,
+    url: Annotated[
+        list[str] | None, typer.Option("--url", help="A page to read; repeatable.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
+    wait: Annotated[bool, typer.Option(help="Wait and show the jobs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    producer_url: ProducerUrl = "http://127.0.0.1:8000",
+    token: UserToken = None,
+) -> None:
+    """Send a search to a running producer.
+
+    Example: jobsearch search "python developer" --location Berlin --wait
+    """
+    from jobsearch.terminal import print_jobs, submit, wait_for
+
+    body: dict[str, object] = {"searchQuery": query, "limit": limit}
+    if location:
+        body["location"] = location
+    if remote is not None:
+        body["remote"] = remote
+    if url:
+        body["urls"] = url
+
+    async def run() -> dict[str, object]:
+        async with httpx.AsyncClient(base_url=producer_url, timeout=10.0) as client:
+            accepted = await submit(client, body, token)
+            if not wait:
+                return accepted
+            console.print(f"search {accepted['search_id']} queued")
+            return await wait_for(
+                client, accepted["status_url"], console, wait_seconds=300, token=token
+            )
+
+    result = _run_client(run)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    elif wait:
+        print_jobs(Console(), result)
+    else:
+        typer.echo(f"{result['search_id']}  {result['status_url']}")
+
+
+@app.command()
+def status(
+    search_id: Annotated[str, typer.Argument(help="The id `search` printed.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    producer_url: ProducerUrl = "http://127.0.0.1:8000",
+    token: UserToken = None,
+) -> None:
+    """Show a search's status and the jobs found so far.
+
+    Example: jobsearch status 3f82c561-c9bb-45b9-a489-dc2b9167d2ee
+    """
+    from jobsearch.terminal import fetch_status, print_jobs
+
+    async def run() -> dict[str, object]:
+        async with httpx.AsyncClient(base_url=producer_url, timeout=10.0) as client:
+            found = await fetch_status(client, f"/jobs-search/{search_id}", token)
+        if found is None:
+            console.print(f"[red]no search {search_id}")
+            raise typer.Exit(1)
+        return found
+
+    result = _run_client(run)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        print_jobs(Console(), result)
+
+
+def _run_client(run: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> Any:
+    try:
+        return asyncio.run(run())
+    except httpx.HTTPError as exc:
+        console.print(f"[red]cannot reach the producer: {type(exc).__name__}")
+        raise typer.Exit(1) from None
+    except JobSearchError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

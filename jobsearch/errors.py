@@ -1,7 +1,7 @@
 """One exception tree for the whole project.
 
-Every failure the apps answer for is a subclass of `JobSearchError`, grouped by family so
-that the HTTP layer can map a family to a status in one place.
+Every failure the apps answer for is a subclass of `JobSearchError`, grouped by family
+so that the HTTP layer can map a family to a status in one place.
 """
 
 from __future__ import annotations

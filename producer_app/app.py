@@ -33,10 +33,12 @@ from jobsearch.http import (
 from jobsearch.logs import log_fields
 from jobsearch.message import SearchMessage
 from jobsearch.metrics import Metrics, metrics_endpoint
+from jobsearch.openapi import openapi_endpoint
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import Store, open_store
 from producer_app.auth import TokenVerifier
 from producer_app.confluent import ConfluentProducer, build_rest_client
+from producer_app.openapi import build_document
 from producer_app.request import RequestFieldsError, parse_request, to_message
 from producer_app.status import search_status
 
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/openapi.json", openapi_endpoint(build_document), methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestLogMiddleware, name="producer"),

@@ -31,9 +31,11 @@ from jobsearch.http import (
 )
 from jobsearch.logs import log_fields
 from jobsearch.metrics import Metrics, metrics_endpoint
+from jobsearch.openapi import openapi_endpoint
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import open_store
 from sink_app.delivery import check_content_type, parse_delivery
+from sink_app.openapi import build_document
 from sink_app.pipeline.enrich import Enricher, LocalEnricher
 from sink_app.pipeline.fetch import PageFetcher, build_fetch_client
 from sink_app.pipeline.runner import Outcome, SearchRunner
@@ -81,6 +83,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/openapi.json", openapi_endpoint(build_document), methods=["GET"]),
         ],
         middleware=[Middleware(RequestLogMiddleware, name="sink")],
         exception_handlers={

@@ -37,6 +37,7 @@ class PageProgress:
     reason: str | None = None
     postings: list[Posting] = field(default_factory=list)
     content: str | None = None
+    attempts: int = 0
 
 
 @dataclass(frozen=True)

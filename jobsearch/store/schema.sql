@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS search_pages (
     reason     TEXT,
     postings   TEXT NOT NULL DEFAULT '[]',
     content    TEXT,
+    attempts   INTEGER NOT NULL DEFAULT 0,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (search_id, url)
 );

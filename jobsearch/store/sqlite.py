@@ -143,7 +143,7 @@ class SQLiteStore:
     async def pages(self, search_id: uuid.UUID) -> dict[str, PageProgress]:
         """Every page row of the search."""
         rows = await self._fetchall(
-            "SELECT url, state, reason, postings, content FROM search_pages "
+            "SELECT url, state, reason, postings, content, attempts FROM search_pages "
             "WHERE search_id = ? ORDER BY rowid",
             (str(search_id),),
         )
@@ -154,11 +154,13 @@ class SQLiteStore:
         postings = json.dumps([p.model_dump(mode="json") for p in progress.postings])
         await self._execute(
             """INSERT INTO search_pages
-                   (search_id, url, state, reason, postings, content, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+                   (search_id, url, state, reason, postings, content, attempts,
+                    updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (search_id, url) DO UPDATE SET state = excluded.state,
                    reason = excluded.reason, postings = excluded.postings,
-                   content = excluded.content, updated_at = excluded.updated_at""",
+                   content = excluded.content, attempts = excluded.attempts,
+                   updated_at = excluded.updated_at""",
             (
                 str(search_id),
                 progress.url,
@@ -166,6 +168,7 @@ class SQLiteStore:
                 progress.reason,
                 postings,
                 progress.content,
+                progress.attempts,
                 _iso(_now()),
             ),
         )
@@ -340,6 +343,7 @@ def _page_from_row(row: sqlite3.Row) -> PageProgress:
         reason=row["reason"],
         postings=postings,
         content=row["content"],
+        attempts=row["attempts"],
     )
 
 

@@ -33,6 +33,8 @@ logger = logging.getLogger("jobsearch.sink.runner")
 
 OutcomeKind = Literal["completed", "failed", "retry"]
 POLL_SECONDS = 0.2
+# A page that fails transiently is tried again on this many deliveries, then given up.
+MAX_PAGE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -144,17 +146,11 @@ class SearchRunner:
         self, message: SearchMessage, page: PageProgress
     ) -> PageProgress:
         try:
-            html, encoding = await self._page_html(page)
+            html, base_url, encoding = await self._page_html(page)
         except FetchError as exc:
-            failed = PageProgress(page.url, "failed", reason=exc.reason)
-            await self._store.save_page(message.search_id, failed)
-            logger.info(
-                "page skipped",
-                extra=log_fields(search_id=str(message.search_id), reason=exc.reason),
-            )
-            return failed
+            return await self._page_failed(message, page, exc)
         extraction = await asyncio.to_thread(
-            extract_postings, html, page.url, encoding=encoding
+            extract_postings, html, base_url, encoding=encoding
         )
         state: PageState = "extracted" if extraction.postings else "failed"
         reason = None if extraction.postings else "no_job_posting_found"
@@ -164,11 +160,34 @@ class SearchRunner:
         await self._store.save_page(message.search_id, progress)
         return progress
 
-    async def _page_html(self, page: PageProgress) -> tuple[str | bytes, str | None]:
+    async def _page_html(
+        self, page: PageProgress
+    ) -> tuple[str | bytes, str, str | None]:
         if page.content is not None:
-            return page.content, None
+            return page.content, page.url, None
         fetched = await self._fetcher.fetch(page.url)
-        return fetched.body, fetched.encoding
+        return fetched.body, fetched.final_url, fetched.encoding
+
+    async def _page_failed(
+        self, message: SearchMessage, page: PageProgress, exc: FetchError
+    ) -> PageProgress:
+        attempts = page.attempts + 1
+        give_up = not exc.retryable or attempts >= MAX_PAGE_ATTEMPTS
+        progress = PageProgress(
+            page.url,
+            "failed" if give_up else "found",
+            reason=exc.reason,
+            content=page.content,
+            attempts=attempts,
+        )
+        await self._store.save_page(message.search_id, progress)
+        logger.info(
+            "page failed" if give_up else "page will be retried",
+            extra=log_fields(
+                search_id=str(message.search_id), reason=exc.reason, attempts=attempts
+            ),
+        )
+        return progress
 
     async def _store_postings(
         self, message: SearchMessage, user_id: uuid.UUID, page: PageProgress
@@ -191,6 +210,11 @@ class SearchRunner:
 
     async def _complete(self, message: SearchMessage, owner: str) -> Outcome:
         pages = await self._store.pages(message.search_id)
+        if any(page.state == "found" for page in pages.values()):
+            # Some page failed transiently: its neighbours are stored, so let the
+            # connector deliver again later for the rest.
+            await self._store.release(message.search_id, owner)
+            return Outcome("retry", message.search_id, "page_retry_pending")
         errors = [
             {"url": page.url, "reason": page.reason or "failed"}
             for page in pages.values()

@@ -1,4 +1,4 @@
-"""producer_app end to end in-process, with the REST v3 endpoint faked by pytest-httpx."""
+"""producer_app in-process, with the REST v3 endpoint faked by pytest-httpx."""
 
 from __future__ import annotations
 

@@ -61,6 +61,7 @@ class PageSite:
     def __init__(self) -> None:
         self.hits: collections.Counter[str] = collections.Counter()
         self.delays: dict[str, float] = {}
+        self.failures: collections.Counter[str] = collections.Counter()
         self.pages = {
             "a": posting_page("Data Engineer", "Acme Analytics", 70000),
             "b": posting_page("Backend Developer", "Borealis GmbH", 80000),
@@ -72,6 +73,9 @@ class PageSite:
         name = request.path_params["name"]
         self.hits[name] += 1
         await asyncio.sleep(self.delays.get(name, 0))
+        if self.failures[name] > 0:
+            self.failures[name] -= 1
+            return HTMLResponse("busy", status_code=503)
         if name not in self.pages:
             return HTMLResponse("gone", status_code=404)
         return HTMLResponse(self.pages[name])
@@ -251,6 +255,39 @@ async def test_deliver_failed_page_is_recorded_and_others_complete(
     await store.close()
     assert summary is not None
     assert summary.errors == [{"url": site.url("missing"), "reason": "http_status"}]
+
+
+async def test_deliver_transient_page_failure_is_retried_on_redelivery(
+    serve_app: Any, settings: Settings, site: PageSite
+) -> None:
+    """A page answering 503 makes the delivery 503; the next one fetches only it."""
+    site.failures["b"] = 1
+    body = message([site.url("a"), site.url("b")])
+
+    async with serve_app(create_app(settings)) as client:
+        first = await deliver(client, body)
+        second = await deliver(client, body)
+
+    assert first.status_code == 503
+    assert first.json()["error"] == "page_retry_pending"
+    assert second.status_code == 200
+    assert second.json()["jobs_found"] == 2
+    assert site.hits == {"a": 1, "b": 2}
+
+
+async def test_deliver_page_failing_every_time_is_given_up(
+    serve_app: Any, settings: Settings, site: PageSite
+) -> None:
+    """After three transient failures the page is recorded as failed."""
+    site.failures["b"] = 10
+    body = message([site.url("a"), site.url("b")])
+
+    async with serve_app(create_app(settings)) as client:
+        answers = [await deliver(client, body) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [503, 503, 200, 200]
+    assert answers[2].json()["jobs_found"] == 1
+    assert site.hits["b"] == 3
 
 
 async def test_deliver_without_urls_or_provider_fails_visibly(

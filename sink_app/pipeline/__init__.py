@@ -1,0 +1,1 @@
+"""The sink's pipeline stages: source, fetch, extraction, enrichment."""
