@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     sink_deadline_seconds: float = Field(default=25.0, gt=0)
     sink_retry_after_seconds: int = Field(default=5, ge=1)
     sink_lease_seconds: float = Field(default=30.0, gt=0)
-    sink_concurrency: int = Field(default=4, ge=1, le=32)
+    sink_fetch_concurrency: int = Field(default=8, ge=1, le=64)
+    sink_enrich_concurrency: int = Field(default=8, ge=1, le=64)
     max_sink_request_bytes: int = Field(default=256 * 1024, gt=0)
 
     # Keyless fetcher

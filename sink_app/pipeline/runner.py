@@ -64,6 +64,10 @@ class SearchRunner:
         self._fetcher = fetcher
         self._enricher = enricher
         self._local_user = uuid.UUID(settings.local_user_id)
+        # Shared by every search in this process, so no single search can spend a
+        # provider's whole rate limit.
+        self._fetch_slots = asyncio.Semaphore(settings.sink_fetch_concurrency)
+        self._enrich_slots = asyncio.Semaphore(settings.sink_enrich_concurrency)
 
     async def run(self, message: SearchMessage, *, deadline: float) -> Outcome:
         """Work on the search until it finishes or `deadline` (monotonic) passes."""
@@ -108,16 +112,13 @@ class SearchRunner:
         pending = [
             page for page in pages.values() if page.state in ("found", "extracted")
         ]
-        limit = asyncio.Semaphore(self._settings.sink_concurrency)
-
-        async def process(page: PageProgress) -> None:
-            async with limit:
-                await self._process_page(message, user_id, page)
-
+        quota = _Quota(
+            message.limit, await self._store.stored_source_ids(message.search_id)
+        )
         try:
             async with asyncio.TaskGroup() as group:
                 for page in pending:
-                    group.create_task(process(page))
+                    group.create_task(self._process_page(message, user_id, page, quota))
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
         return await self._complete(message, owner)
@@ -132,13 +133,20 @@ class SearchRunner:
         return pages
 
     async def _process_page(
-        self, message: SearchMessage, user_id: uuid.UUID, page: PageProgress
+        self,
+        message: SearchMessage,
+        user_id: uuid.UUID,
+        page: PageProgress,
+        quota: _Quota,
     ) -> None:
         if page.state == "found":
             page = await self._extract(message, page)
         if page.state != "extracted":
             return
-        await self._store_postings(message, user_id, page)
+        async with asyncio.TaskGroup() as group:
+            for posting in page.postings:
+                if quota.reserve(posting.source_id):
+                    group.create_task(self._store_posting(message, user_id, posting))
         done = PageProgress(page.url, "done", postings=page.postings)
         await self._store.save_page(message.search_id, done)
 
@@ -165,7 +173,8 @@ class SearchRunner:
     ) -> tuple[str | bytes, str, str | None]:
         if page.content is not None:
             return page.content, page.url, None
-        fetched = await self._fetcher.fetch(page.url)
+        async with self._fetch_slots:
+            fetched = await self._fetcher.fetch(page.url)
         return fetched.body, fetched.final_url, fetched.encoding
 
     async def _page_failed(
@@ -189,24 +198,19 @@ class SearchRunner:
         )
         return progress
 
-    async def _store_postings(
-        self, message: SearchMessage, user_id: uuid.UUID, page: PageProgress
+    async def _store_posting(
+        self, message: SearchMessage, user_id: uuid.UUID, posting: Posting
     ) -> None:
-        stored = await self._store.stored_source_ids(message.search_id)
-        for posting in page.postings:
-            if posting.source_id in stored or len(stored) >= message.limit:
-                continue
-            enriched = await self._enrich(posting)
-            await self._store.upsert_job(
-                enriched,
-                user_id=user_id,
-                search_id=message.search_id,
-                trace_id=message.trace_id,
+        async with self._enrich_slots:
+            enriched = await self._enricher.enrich(
+                posting, page_text=posting.description
             )
-            stored.add(posting.source_id)
-
-    async def _enrich(self, posting: Posting) -> Posting:
-        return await self._enricher.enrich(posting, page_text=posting.description)
+        await self._store.upsert_job(
+            enriched,
+            user_id=user_id,
+            search_id=message.search_id,
+            trace_id=message.trace_id,
+        )
 
     async def _complete(self, message: SearchMessage, owner: str) -> Outcome:
         pages = await self._store.pages(message.search_id)
@@ -260,6 +264,21 @@ class SearchRunner:
         except (StoreError, TimeoutError):
             # The lease expires by itself; the next delivery takes it then.
             logger.warning("lease not released", extra=log_fields(owner=owner))
+
+
+class _Quota:
+    """Postings one search may still store: at most `limit`, each once."""
+
+    def __init__(self, limit: int, stored: set[str]) -> None:
+        self._limit = limit
+        self._taken = set(stored)
+
+    def reserve(self, source_id: str) -> bool:
+        """True when this posting is new and within the limit; it is then taken."""
+        if source_id in self._taken or len(self._taken) >= self._limit:
+            return False
+        self._taken.add(source_id)
+        return True
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
