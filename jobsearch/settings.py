@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000", "http://localhost:5173"]
     )
+    admission_per_user_per_minute: float = Field(default=20, gt=0)
+    admission_per_user_burst: int = Field(default=5, ge=1)
+    admission_global_per_second: float = Field(default=100, gt=0)
+    admission_exempt_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
     search_time_window: str = Field(default="qdr:m", min_length=1, max_length=32)
     max_request_bytes: int = Field(default=16 * 1024, gt=0)
 
@@ -97,7 +103,7 @@ class Settings(BaseSettings):
     emulator_database_url: str = "sqlite:///var/emulator.sqlite3"
     emulator_limit_mode: bool = False
 
-    @field_validator("cors_allow_origins", mode="before")
+    @field_validator("cors_allow_origins", "admission_exempt_addresses", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> object:
         return _split_csv(value)

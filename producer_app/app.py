@@ -24,6 +24,7 @@ from jobsearch.errors import (
 from jobsearch.health import check, check_store, healthz, readiness
 from jobsearch.http import (
     RequestLogMiddleware,
+    SecurityHeadersMiddleware,
     error_response,
     http_exception_handler,
     read_body,
@@ -36,6 +37,7 @@ from jobsearch.metrics import Metrics, metrics_endpoint
 from jobsearch.openapi import openapi_endpoint
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import Store, open_store
+from producer_app.admission import Admission
 from producer_app.auth import TokenVerifier
 from producer_app.confluent import ConfluentProducer, build_rest_client
 from producer_app.openapi import build_document
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(RequestLogMiddleware, name="producer"),
+            Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_allow_origins,
@@ -101,6 +104,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.admission = Admission(
+        per_caller_per_minute=settings.admission_per_user_per_minute,
+        per_caller_burst=settings.admission_per_user_burst,
+        global_per_second=settings.admission_global_per_second,
+    )
     return app
 
 
@@ -113,6 +121,9 @@ async def submit_search(request: Request) -> Response:
     try:
         search = parse_request(await _json_body(request, settings))
         user_id = await _authenticate(request, settings)
+        wait = _admission_wait(request, settings, user_id)
+        if wait:
+            return _rate_limited(wait, headers)
         message = to_message(
             search,
             user_id=user_id,
@@ -172,6 +183,28 @@ async def _json_body(request: Request, settings: Settings) -> bytes:
             status=415,
         )
     return await read_body(request, settings.max_request_bytes)
+
+
+def _admission_wait(
+    request: Request, settings: Settings, user_id: uuid.UUID | None
+) -> int:
+    admission: Admission = request.app.state.admission
+    address = request.client.host if request.client else "unknown"
+    if user_id is None and address in settings.admission_exempt_addresses:
+        # Local tools (dev, demo, bench) share one address: only the global cap.
+        return admission.admit_global()
+    return admission.admit(str(user_id) if user_id else f"address:{address}")
+
+
+def _rate_limited(wait: int, headers: dict[str, str]) -> Response:
+    headers["Retry-After"] = str(wait)
+    return error_response(
+        429,
+        "rate_limited",
+        "too many searches; try again later",
+        headers=headers,
+        retryAfterSeconds=wait,
+    )
 
 
 async def _authenticate(request: Request, settings: Settings) -> uuid.UUID | None:

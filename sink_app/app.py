@@ -24,6 +24,7 @@ from jobsearch.errors import ConfigurationError, InvalidMessageError
 from jobsearch.health import check_store, healthz, readiness
 from jobsearch.http import (
     RequestLogMiddleware,
+    SecurityHeadersMiddleware,
     error_response,
     http_exception_handler,
     read_body,
@@ -85,7 +86,10 @@ def create_app(
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_endpoint(build_document), methods=["GET"]),
         ],
-        middleware=[Middleware(RequestLogMiddleware, name="sink")],
+        middleware=[
+            Middleware(RequestLogMiddleware, name="sink"),
+            Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
+        ],
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: unexpected_error_handler,

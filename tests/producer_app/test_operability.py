@@ -80,3 +80,22 @@ async def test_openapi_document_lists_every_route(
     assert routes <= set(document["paths"])
     for schema in document["components"]["schemas"].values():
         assert "$defs" not in schema
+
+
+@pytest.mark.parametrize("which", ["producer", "sink"])
+async def test_security_headers_on_every_answer(
+    serve_app: Any, make_settings: Any, which: str
+) -> None:
+    """JSON answers, errors included, are neither sniffed, framed nor cached."""
+    factory = create_producer if which == "producer" else create_sink
+    app = factory(make_settings(sink_bearer_token="t"))
+
+    async with serve_app(app) as client:
+        answers = [await client.get("/healthz"), await client.get("/missing")]
+
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert "strict-transport-security" not in answer.headers
