@@ -33,6 +33,7 @@ JOB_FIELDS = (
     "posted_at",
     "expires_at",
     "source_id",
+    "trace_id",
 )
 
 

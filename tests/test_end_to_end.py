@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,37 @@ async def test_search_from_request_to_rows(settings: Settings) -> None:
     assert status["status"] == "completed"
     assert status["jobs_found"] >= len(names)
     assert status["search_id"] == accepted.json()["search_id"]
+
+
+async def test_trace_id_travels_from_request_to_rows_and_logs(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A W3C traceparent's trace id reaches the rows and both apps' log lines."""
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"
+    pages = Starlette(routes=[Mount("/", StaticFiles(directory=EXAMPLES))])
+    caplog.set_level(logging.INFO)
+    async with (
+        BackgroundServer(pages) as site,
+        local_stack(settings, StackPorts(0, 0, 0)) as stack,
+        httpx.AsyncClient(base_url=stack.producer_url) as client,
+    ):
+        accepted = await client.post(
+            "/jobs-search",
+            json={"query": "x", "urls": [f"{site.url}/01-jsonld-single.html"]},
+            headers={"traceparent": traceparent},
+        )
+        status = await wait_for_final(client, accepted.json()["status_url"])
+
+    assert accepted.headers["x-request-id"] == trace_id
+    assert status["trace_id"] == trace_id
+    assert [job["trace_id"] for job in status["jobs"]] == [trace_id]
+    loggers = {
+        record.name
+        for record in caplog.records
+        if getattr(record, "fields", {}).get("trace_id") == trace_id
+    }
+    assert {"jobsearch.producer", "jobsearch.sink"} <= loggers
 
 
 async def test_demo_on_examples_exits_zero(settings: Settings) -> None:
