@@ -33,7 +33,7 @@ app.add_typer(errors_app, name="errors", help="List and replay the error topic."
 app.command("emulator")(emulator_command)
 
 console = Console(stderr=True)
-Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Host = Annotated[str, typer.Option(envvar="HOST", help="Interface to listen on.")]
 
 
 def _settings() -> Settings:
@@ -64,7 +64,7 @@ def _serve(factory: str, host: str, port: int) -> None:
 @app.command()
 def producer(
     host: Host = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve producer_app (`POST /jobs-search`).
 
@@ -77,7 +77,7 @@ def producer(
 @app.command()
 def sink(
     host: Host = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8001,
 ) -> None:
     """Serve sink_app (`POST /process-job-search`).
 
