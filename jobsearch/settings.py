@@ -87,6 +87,21 @@ class Settings(BaseSettings):
     sink_enrich_concurrency: int = Field(default=8, ge=1, le=64)
     max_sink_request_bytes: int = Field(default=256 * 1024, gt=0)
 
+    # Firecrawl (search and scrape) and OpenAI (enrichment); off without a key.
+    firecrawl_api_key: SecretStr | None = None
+    firecrawl_api_url: str = "https://api.firecrawl.dev"
+    firecrawl_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    firecrawl_max_age_ms: int = Field(default=3_600_000, ge=0)
+    job_board_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    job_board_blocked_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list
+    )
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4.1-mini"
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_timeout_seconds: float = Field(default=20.0, gt=0)
+    openai_max_input_chars: int = Field(default=12_000, ge=500, le=100_000)
+
     # Keyless fetcher
     scrape_allow_private: bool = False
     scrape_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -103,7 +118,13 @@ class Settings(BaseSettings):
     emulator_database_url: str = "sqlite:///var/emulator.sqlite3"
     emulator_limit_mode: bool = False
 
-    @field_validator("cors_allow_origins", "admission_exempt_addresses", mode="before")
+    @field_validator(
+        "cors_allow_origins",
+        "admission_exempt_addresses",
+        "job_board_domains",
+        "job_board_blocked_domains",
+        mode="before",
+    )
     @classmethod
     def _parse_origins(cls, value: object) -> object:
         return _split_csv(value)

@@ -37,10 +37,11 @@ from jobsearch.settings import Settings, load_settings
 from jobsearch.store import open_store
 from sink_app.delivery import check_content_type, parse_delivery
 from sink_app.openapi import build_document
-from sink_app.pipeline.enrich import Enricher, LocalEnricher
-from sink_app.pipeline.fetch import PageFetcher, build_fetch_client
+from sink_app.pipeline.enrich import Enricher
+from sink_app.pipeline.fetch import build_fetch_client
 from sink_app.pipeline.runner import Outcome, SearchRunner
-from sink_app.pipeline.source import SearchProvider, Source
+from sink_app.pipeline.source import SearchProvider
+from sink_app.services import pipeline_services
 
 logger = logging.getLogger("jobsearch.sink")
 
@@ -62,16 +63,21 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings)
         await store.open()
-        async with build_fetch_client(settings) as client:
+        async with (
+            build_fetch_client(settings) as client,
+            pipeline_services(
+                settings, store, client, provider=provider, enricher=enricher
+            ) as services,
+        ):
             app.state.store = store
             app.state.runner = SearchRunner(
                 settings,
                 store,
-                Source(provider),
-                PageFetcher(client, settings),
-                enricher or LocalEnricher(),
+                services.source,
+                services.reader,
+                services.enricher,
             )
-            logger.info("sink ready", extra=log_fields(store=type(store).__name__))
+            logger.info("sink ready", extra=log_fields(**services.description))
             try:
                 yield
             finally:

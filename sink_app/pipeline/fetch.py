@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass, replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from ipaddress import ip_address
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -90,6 +90,13 @@ def build_fetch_client(settings: Settings) -> httpx.AsyncClient:
         # No proxies or .netrc credentials from the environment.
         trust_env=False,
     )
+
+
+class PageReader(Protocol):
+    """Anything that turns a URL into a `Page`: this fetcher, or a scraping service."""
+
+    async def fetch(self, url: str) -> Page:
+        """The page at `url`; raises `FetchError` when it cannot be read."""
 
 
 class PageFetcher:

@@ -28,7 +28,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -168,7 +168,7 @@ class _Result:
     raw_html: str
     markdown: str
     status: int | None
-    has_content_keys: bool = field(default=False)
+    is_document: bool = False
 
 
 def firecrawl_config(settings: Any) -> FirecrawlConfig | None:
@@ -376,7 +376,7 @@ def select_pages(
         if result is None or not _admissible(result, domains, seen):
             continue
         seen.add(result.url)
-        reason = _unusable(result) if result.has_content_keys else None
+        reason = _unusable(result) if result.is_document else None
         if reason is not None:
             skipped.append(SkippedPage(result.url, skip_reason=reason))
             continue
@@ -475,7 +475,7 @@ def _document_result(document: Any, fallback_url: str = "") -> _Result:
         raw_html=(document.raw_html or document.html or "").strip(),
         markdown=(document.markdown or "").strip(),
         status=(metadata and metadata.status_code) or None,
-        has_content_keys=True,
+        is_document=True,
     )
 
 

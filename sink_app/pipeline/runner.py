@@ -26,7 +26,8 @@ from jobsearch.store import PageProgress, Store
 from jobsearch.store.base import PageState
 from sink_app.pipeline.enrich import Enricher
 from sink_app.pipeline.extract import extract_postings
-from sink_app.pipeline.fetch import FetchError, PageFetcher
+from sink_app.pipeline.fetch import FetchError, PageReader
+from sink_app.pipeline.firecrawl import ProviderFailedError
 from sink_app.pipeline.source import NoProviderError, Source
 
 logger = logging.getLogger("jobsearch.sink.runner")
@@ -55,7 +56,7 @@ class SearchRunner:
         settings: Settings,
         store: Store,
         source: Source,
-        fetcher: PageFetcher,
+        fetcher: PageReader,
         enricher: Enricher,
     ) -> None:
         self._settings = settings
@@ -108,6 +109,8 @@ class SearchRunner:
                 pages = await self._discover(message)
             except NoProviderError as exc:
                 return await self._fail(message, owner, "no_search_provider", str(exc))
+            except ProviderFailedError as exc:
+                return await self._fail(message, owner, exc.code, exc.reason)
 
         pending = [
             page for page in pages.values() if page.state in ("found", "extracted")
@@ -120,14 +123,23 @@ class SearchRunner:
                 for page in pending:
                     group.create_task(self._process_page(message, user_id, page, quota))
         except BaseExceptionGroup as group:
-            raise _first_error(group) from None
+            error = _first_error(group)
+            if isinstance(error, ProviderFailedError):
+                return await self._fail(message, owner, error.code, error.reason)
+            raise error from None
         return await self._complete(message, owner)
 
     async def _discover(self, message: SearchMessage) -> dict[str, PageProgress]:
         found = await self._source.pages(message)
         pages = {}
         for page in found:
-            progress = PageProgress(page.url, "found", content=page.content)
+            reason = getattr(page, "skip_reason", None)
+            progress = PageProgress(
+                page.url,
+                "failed" if reason else "found",
+                reason=reason,
+                content=page.content,
+            )
             await self._store.save_page(message.search_id, progress)
             pages[page.url] = progress
         return pages
