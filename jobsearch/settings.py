@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     supabase_url: str | None = None
     supabase_jwt_secret: SecretStr | None = None
     supabase_jwks_url: str | None = None
+    supabase_service_role_key: SecretStr | None = None
+    supabase_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     # sink_app
     sink_bearer_token: SecretStr | None = None
@@ -169,6 +171,11 @@ class Settings(BaseSettings):
             return []
         raw = self.sink_bearer_token.get_secret_value()
         return [SecretStr(token.strip()) for token in raw.split(",") if token.strip()]
+
+    @property
+    def supabase_store_enabled(self) -> bool:
+        """True when searches and jobs live in Supabase rather than SQLite."""
+        return bool(self.supabase_url and self.supabase_service_role_key)
 
     @property
     def supabase_auth_enabled(self) -> bool:

@@ -74,6 +74,7 @@ create table if not exists public.search_pages (
     reason     text,
     postings   jsonb not null default '[]',
     content    text,
+    attempts   integer not null default 0,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
     primary key (search_id, url)
@@ -81,6 +82,8 @@ create table if not exists public.search_pages (
 
 -- Columns the port adds, and any the original may lack. Adding a nullable column or
 -- one with a constant default rewrites no row.
+alter table public.search_pages
+    add column if not exists attempts integer not null default 0;
 alter table public.jobs
     add column if not exists search_id uuid
         references public.job_searches (search_id) on delete set null,
@@ -114,14 +117,16 @@ begin
         from pg_index i
         where i.indrelid = 'public.jobs'::regclass
           and i.indisunique
+          and i.indisvalid
           and i.indpred is null
           and i.indexprs is null
-          and i.indkey::int2[] = array[
-              (select attnum from pg_attribute
-               where attrelid = 'public.jobs'::regclass and attname = 'user_id'),
-              (select attnum from pg_attribute
-               where attrelid = 'public.jobs'::regclass and attname = 'source_id')
-          ]::int2[]
+          and i.indnkeyatts = 2
+          and i.indkey[0] = (select attnum from pg_attribute
+                             where attrelid = 'public.jobs'::regclass
+                               and attname = 'user_id')
+          and i.indkey[1] = (select attnum from pg_attribute
+                             where attrelid = 'public.jobs'::regclass
+                               and attname = 'source_id')
     ) then
         create unique index jobs_user_id_source_id_key
             on public.jobs (user_id, source_id);

@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+from pytest_httpx import HTTPXMock
+
+from jobsearch.store.supabase import SupabaseStore
 
 HERE = Path(__file__).resolve().parent
 STANDINS = HERE / "supabase_standins.sql"
@@ -40,17 +45,18 @@ class PgCluster:
         return f"host={self.socket_dir} port={PORT} user=postgres dbname={dbname}"
 
 
-def _bin_dir() -> Path | None:
+def _bin_dirs() -> list[Path]:
+    """Candidate binary folders: the pgserver wheel first, then the system's."""
+    found: list[Path] = []
     spec = importlib.util.find_spec("pgserver")
     if spec is not None and spec.origin is not None:
-        bundled = Path(spec.origin).parent / "pginstall" / "bin"
-        if (bundled / "initdb").exists():
-            return bundled
+        found.append(Path(spec.origin).parent / "pginstall" / "bin")
     initdb = shutil.which("initdb")
     if initdb is not None:
-        return Path(initdb).resolve().parent
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
+        found.append(Path(initdb).resolve().parent)
+    found += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    unique = dict.fromkeys(path for path in found if (path / "initdb").exists())
+    return list(unique)
 
 
 def _run_as() -> dict[str, object]:
@@ -66,18 +72,18 @@ def _start(bin_dir: Path, root: Path) -> None:
     if run_as:
         os.chown(root, int(str(run_as["user"])), int(str(run_as["group"])))
     data = root / "data"
-    subprocess.run(
-        [bin_dir / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8"]
-        + ["--no-sync"],
+    initdb = [bin_dir / "initdb", "-D", data, "-U", "postgres", "-A", "trust"]
+    subprocess.run(  # noqa: S603 - our own binaries and arguments
+        [*initdb, "-E", "UTF8", "--no-sync"],
         check=True,
         capture_output=True,
         timeout=START_TIMEOUT,
         **run_as,  # type: ignore[call-overload]
     )
     options = f"-c listen_addresses='' -k {root} -p {PORT} -F"
-    subprocess.run(
-        [bin_dir / "pg_ctl", "-D", data, "-l", root / "server.log", "-o", options]
-        + ["-w", "-t", str(START_TIMEOUT), "start"],
+    pg_ctl = [bin_dir / "pg_ctl", "-D", data, "-l", root / "server.log", "-o", options]
+    subprocess.run(  # noqa: S603 - our own binaries and arguments
+        [*pg_ctl, "-w", "-t", str(START_TIMEOUT), "start"],
         check=True,
         capture_output=True,
         timeout=START_TIMEOUT + 5,
@@ -86,7 +92,7 @@ def _start(bin_dir: Path, root: Path) -> None:
 
 
 def _stop(bin_dir: Path, root: Path) -> None:
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - our own binaries and arguments
         [bin_dir / "pg_ctl", "-D", root / "data", "-m", "immediate", "-w", "stop"],
         check=False,
         capture_output=True,
@@ -99,22 +105,32 @@ def _stop(bin_dir: Path, root: Path) -> None:
 def pg_cluster() -> Iterator[PgCluster]:
     """A PostgreSQL server on a unix socket, with the Supabase stand-in template."""
     pytest.importorskip("psycopg", reason="psycopg (dev dependency) is not installed")
-    bin_dir = _bin_dir()
-    if bin_dir is None:
+    candidates = _bin_dirs()
+    if not candidates:
         pytest.skip("no PostgreSQL: install pgserver or the system's postgresql")
-    root = Path(tempfile.mkdtemp(prefix="jobsearch-pg-"))
-    try:
-        _start(bin_dir, root)
-    except (subprocess.SubprocessError, OSError) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"PostgreSQL did not start from {bin_dir}: {exc}")
-    try:
-        cluster = PgCluster(root)
-        _create_template(cluster)
-        yield cluster
-    finally:
-        _stop(bin_dir, root)
-        shutil.rmtree(root, ignore_errors=True)
+    failures = []
+    for bin_dir in candidates:
+        # Under root the server runs as `nobody`, which needs a traversable parent.
+        root = Path(tempfile.mkdtemp(prefix="jobsearch-pg-", dir=_temp_parent()))
+        try:
+            _start(bin_dir, root)
+        except (subprocess.SubprocessError, OSError) as exc:
+            shutil.rmtree(root, ignore_errors=True)
+            failures.append(f"{bin_dir}: {exc}")
+            continue
+        try:
+            cluster = PgCluster(root)
+            _create_template(cluster)
+            yield cluster
+        finally:
+            _stop(bin_dir, root)
+            shutil.rmtree(root, ignore_errors=True)
+        return
+    pytest.fail("PostgreSQL did not start: " + "; ".join(failures))
+
+
+def _temp_parent() -> str | None:
+    return "/tmp" if os.geteuid() == 0 else None
 
 
 def _create_template(cluster: PgCluster) -> None:
@@ -123,7 +139,7 @@ def _create_template(cluster: PgCluster) -> None:
     with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
     with psycopg.connect(cluster.conninfo(TEMPLATE_DB)) as conn:
-        conn.execute(STANDINS.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+        conn.execute(STANDINS.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -147,3 +163,46 @@ def make_database(pg_cluster: PgCluster) -> Iterator[Callable[[], str]]:
         for name in created:
             with contextlib.suppress(psycopg.Error):
                 conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+MIGRATIONS = sorted((HERE.parents[1] / "supabase" / "migrations").glob("*.sql"))
+STANDIN_URL = "https://standin.supabase.test"
+# Users the store tests write for; jobs and searches reference auth.users.
+STANDIN_USERS = (
+    "aaaaaaaa-0000-4000-8000-000000000001",
+    "bbbbbbbb-0000-4000-8000-000000000002",
+)
+
+
+def migrate(conninfo: str) -> None:
+    """Apply every migration, in order, as the superuser."""
+    import psycopg
+
+    with psycopg.connect(conninfo) as conn:
+        for path in MIGRATIONS:
+            conn.execute(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def standin_store(
+    make_database: Callable[[], str], httpx_mock: HTTPXMock
+) -> Iterator[Callable[[], SupabaseStore]]:
+    """`standin_store()` gives a `SupabaseStore` whose PostgREST is the stand-in."""
+    import psycopg
+    from postgrest_standin import PostgrestStandin
+
+    conninfo = make_database()
+    migrate(conninfo)
+    with psycopg.connect(conninfo) as conn:
+        for user in STANDIN_USERS:
+            conn.execute("insert into auth.users (id) values (%s)", (user,))
+    standin = PostgrestStandin(conninfo)
+    httpx_mock.add_callback(
+        standin, url=re.compile(re.escape(STANDIN_URL) + "/rest/v1/"), is_reusable=True
+    )
+
+    def make() -> SupabaseStore:
+        return SupabaseStore(STANDIN_URL, SecretStr("service-role-test-key"))
+
+    yield make
+    standin.close()
