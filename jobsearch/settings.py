@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     produce_connect_timeout: float = Field(default=3.0, gt=0)
     produce_read_timeout: float = Field(default=5.0, gt=0)
     produce_retry_budget: float = Field(default=4.0, ge=0)
+    produce_mode: Literal["request", "stream"] = "request"
 
     # producer_app
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(

@@ -43,6 +43,7 @@ from producer_app.confluent import ConfluentProducer, build_rest_client
 from producer_app.openapi import build_document
 from producer_app.request import RequestFieldsError, parse_request, to_message
 from producer_app.status import search_status
+from producer_app.streaming import StreamingProducer
 
 logger = logging.getLogger("jobsearch.producer")
 
@@ -58,13 +59,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with build_rest_client(settings) as client:
             store = open_store(settings)
             await store.open()
-            app.state.producer = ConfluentProducer(client, settings)
+            app.state.producer = (
+                StreamingProducer(client, settings)
+                if settings.produce_mode == "stream"
+                else ConfluentProducer(client, settings)
+            )
             app.state.verifier = TokenVerifier(settings, client)
             app.state.store = store
             logger.info("producer ready", extra=log_fields(rest_url=settings.rest_url))
             try:
                 yield
             finally:
+                if isinstance(app.state.producer, StreamingProducer):
+                    await app.state.producer.aclose()
                 await store.close()
 
     app = Starlette(

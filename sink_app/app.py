@@ -34,7 +34,7 @@ from jobsearch.logs import log_fields
 from jobsearch.metrics import Metrics, metrics_endpoint
 from jobsearch.openapi import openapi_endpoint
 from jobsearch.settings import Settings, load_settings
-from jobsearch.store import open_store
+from jobsearch.store import Store, open_store
 from sink_app.delivery import check_content_type, parse_delivery
 from sink_app.openapi import build_document
 from sink_app.pipeline.enrich import Enricher
@@ -51,6 +51,7 @@ def create_app(
     *,
     provider: SearchProvider | None = None,
     enricher: Enricher | None = None,
+    store: Store | None = None,
 ) -> Starlette:
     """Build the sink app; refuses to build in production without a bearer token."""
     settings = settings or load_settings()
@@ -61,18 +62,18 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = open_store(settings)
-        await store.open()
+        opened = store or open_store(settings)
+        await opened.open()
         async with (
             build_fetch_client(settings) as client,
             pipeline_services(
-                settings, store, client, provider=provider, enricher=enricher
+                settings, opened, client, provider=provider, enricher=enricher
             ) as services,
         ):
-            app.state.store = store
+            app.state.store = opened
             app.state.runner = SearchRunner(
                 settings,
-                store,
+                opened,
                 services.source,
                 services.reader,
                 services.enricher,
@@ -81,7 +82,7 @@ def create_app(
             try:
                 yield
             finally:
-                await store.close()
+                await opened.close()
 
     app = Starlette(
         routes=[

@@ -331,8 +331,9 @@ class SupabaseStore:
             raise api_store_error(exc, "job_source_settings") from exc
         except httpx.HTTPError as exc:
             raise transport_store_error(exc, "job_source_settings") from exc
-        rows = response.data or []
-        sources = rows[0].get("enabled_default_sources") if rows else None
+        rows: list[Any] = list(response.data or [])
+        first = rows[0] if rows and isinstance(rows[0], dict) else {}
+        sources = first.get("enabled_default_sources")
         if not isinstance(sources, list):
             return None
         return [str(source) for source in sources]
