@@ -202,10 +202,12 @@ class OpenAIEnricher:
 
         Raises a retryable `UpstreamError` when the model stays rate limited or down.
         """
-        wanted = missing_fields(posting)
-        outcome, values = await self._model_fields(posting, wanted, page_text)
-        enriched = _merge(posting, values) if values else posting
-        enriched = await self._fallback.enrich(enriched, page_text=page_text)
+        # The free local pass goes first, so the model is asked only for what
+        # neither the structured data nor the vocabulary could fill.
+        local = await self._fallback.enrich(posting, page_text=page_text)
+        wanted = missing_fields(local)
+        outcome, values = await self._model_fields(local, wanted, page_text)
+        enriched = _merge(local, values) if values else local
         return _recorded(enriched, outcome, self._config.model)
 
     async def _model_fields(

@@ -142,6 +142,27 @@ async def test_enrich_complete_posting_costs_no_call(httpx2_mock: HTTPXMock) -> 
     assert enricher.usage.calls == 0
 
 
+async def test_enrich_local_pass_fills_skills_and_seniority_first(
+    httpx2_mock: HTTPXMock,
+) -> None:
+    """What the free vocabulary pass finds is never asked of the model."""
+    client = build_openai_client(CONFIG)
+    enricher = OpenAIEnricher(client, CONFIG, sleep=Sleeps())
+    posting = _complete(
+        title="Senior Backend Engineer",
+        tags=[],
+        experience_level=None,
+        description="Build Python services on PostgreSQL and Kubernetes.",
+    )
+
+    enriched = await enricher.enrich(posting, page_text=posting.description)
+
+    assert httpx2_mock.get_requests() == []
+    assert enriched.experience_level == "Senior"
+    assert {"Python", "PostgreSQL", "Kubernetes"} <= set(enriched.tags)
+    assert enriched.raw_data["enrichment"]["calls"] == 0
+
+
 async def test_enrich_request_asks_only_missing_fields_with_strict_schema(
     httpx2_mock: HTTPXMock,
 ) -> None:
