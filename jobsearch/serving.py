@@ -71,7 +71,12 @@ class BackgroundServer:
         )
         self._server = _EmbeddedServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        await self._wait_started()
+        try:
+            await self._wait_started()
+        except BaseException:
+            sock.close()
+            await self.stop()
+            raise
 
     async def _wait_started(self) -> None:
         assert self._server is not None

@@ -59,6 +59,11 @@ def create_app(
         if settings.is_production:
             raise ConfigurationError("production requires SINK_BEARER_TOKEN")
         logger.warning("SINK_BEARER_TOKEN is unset: the sink accepts any caller")
+    if settings.sink_deadline_seconds <= settings.scrape_timeout_seconds:
+        logger.warning(
+            "SINK_DEADLINE_SECONDS is not above SCRAPE_TIMEOUT_SECONDS: a slow page "
+            "is cut off by the deadline on every delivery until it is given up"
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -203,6 +203,10 @@ class PageFetcher:
             raise _network_error() from exc
         except httpx.TransportError as exc:
             raise _network_error() from exc
+        except httpx.InvalidURL as exc:
+            # httpx builds the next request of a redirect even with redirects off,
+            # so a Location such as `mailto:` fails here; the page will not heal.
+            raise _bad_redirect_error() from exc
 
     async def _check_new_connection(self, event: str, info: dict[str, Any]) -> None:
         # httpcore reports each new TCP connection before a byte of the request is

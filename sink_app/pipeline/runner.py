@@ -14,10 +14,10 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from jobsearch.errors import StoreError, UpstreamError
+from jobsearch.errors import JobSearchError, StoreError, UpstreamError
 from jobsearch.logs import log_fields
 from jobsearch.message import SearchMessage
 from jobsearch.posting import Posting
@@ -87,6 +87,9 @@ class SearchRunner:
             return Outcome(
                 "retry", message.search_id, exc.code or "upstream_unavailable"
             )
+        except Exception:
+            await self._release_quietly(message.search_id, owner)
+            raise
 
     async def _claim_and_work(self, message: SearchMessage, owner: str) -> Outcome:
         user_id = message.user_id or self._local_user
@@ -152,7 +155,7 @@ class SearchRunner:
         quota: _Quota,
     ) -> None:
         if page.state == "found":
-            page = await self._extract(message, page)
+            page = await self._extract_safely(message, page)
         if page.state != "extracted":
             return
         async with asyncio.TaskGroup() as group:
@@ -162,9 +165,30 @@ class SearchRunner:
         done = PageProgress(page.url, "done", postings=page.postings)
         await self._store.save_page(message.search_id, done)
 
+    async def _extract_safely(
+        self, message: SearchMessage, page: PageProgress
+    ) -> PageProgress:
+        try:
+            return await self._extract(message, page)
+        except JobSearchError:
+            raise
+        except Exception:
+            # A bug met on one hostile page must not jam the whole search.
+            logger.exception(
+                "page raised unexpectedly",
+                extra=log_fields(search_id=str(message.search_id)),
+            )
+            return await self._give_up(message, page, "internal_error")
+
     async def _extract(
         self, message: SearchMessage, page: PageProgress
     ) -> PageProgress:
+        if page.content is None:
+            if page.attempts >= MAX_PAGE_ATTEMPTS:
+                return await self._give_up(message, page, "too_many_attempts")
+            # Counted before fetching: a fetch cut off by the deadline is an attempt.
+            page = replace(page, attempts=page.attempts + 1)
+            await self._store.save_page(message.search_id, page)
         try:
             html, base_url, encoding = await self._page_html(page)
         except FetchError as exc:
@@ -192,23 +216,30 @@ class SearchRunner:
     async def _page_failed(
         self, message: SearchMessage, page: PageProgress, exc: FetchError
     ) -> PageProgress:
-        attempts = page.attempts + 1
-        give_up = not exc.retryable or attempts >= MAX_PAGE_ATTEMPTS
-        progress = PageProgress(
-            page.url,
-            "failed" if give_up else "found",
-            reason=exc.reason,
-            content=page.content,
-            attempts=attempts,
-        )
+        if not exc.retryable or page.attempts >= MAX_PAGE_ATTEMPTS:
+            return await self._give_up(message, page, exc.reason)
+        progress = replace(page, reason=exc.reason)
         await self._store.save_page(message.search_id, progress)
         logger.info(
-            "page failed" if give_up else "page will be retried",
+            "page will be retried",
             extra=log_fields(
-                search_id=str(message.search_id), reason=exc.reason, attempts=attempts
+                search_id=str(message.search_id),
+                reason=exc.reason,
+                attempts=page.attempts,
             ),
         )
         return progress
+
+    async def _give_up(
+        self, message: SearchMessage, page: PageProgress, reason: str
+    ) -> PageProgress:
+        failed = replace(page, state="failed", reason=reason)
+        await self._store.save_page(message.search_id, failed)
+        logger.info(
+            "page failed",
+            extra=log_fields(search_id=str(message.search_id), reason=reason),
+        )
+        return failed
 
     async def _store_posting(
         self, message: SearchMessage, user_id: uuid.UUID, posting: Posting
@@ -260,7 +291,11 @@ class SearchRunner:
             errors=errors or [],
             failure_reason=reason,
         )
-        return Outcome("failed", message.search_id, code)
+        logger.info(
+            "search failed",
+            extra=log_fields(search_id=str(message.search_id), reason=code),
+        )
+        return await self._finished(message.search_id)
 
     async def _finished(self, search_id: uuid.UUID) -> Outcome:
         summary = await self._store.summary(search_id, with_jobs=False)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock, IteratorStream
 
+from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings
 from sink_app.pipeline.fetch import (
     FetchError,
@@ -823,3 +824,33 @@ async def test_loopback_refused_connection_retryable() -> None:
     error = await _fetch_error(f"http://127.0.0.1:{port}/", scrape_allow_private=True)
 
     assert (error.reason, error.retryable) == ("connect_error", True)
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["mailto:a@b.example", "javascript:alert(1)", "about:blank", "data:,x", "tel:1"],
+)
+async def test_fetch_redirect_to_url_without_authority_is_invalid(
+    location: str,
+) -> None:
+    """A Location that httpx cannot turn into a request is the page's own fault."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 302,
+                "headers": [(b"location", location.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    settings = Settings(_env_file=None, scrape_allow_private=True)  # type: ignore[call-arg]
+    async with BackgroundServer(app) as server, build_fetch_client(settings) as client:
+        with pytest.raises(FetchError) as caught:
+            await PageFetcher(client, settings).fetch(f"{server.url}/job")
+
+    assert caught.value.reason in ("invalid_url", "unsupported_scheme")
+    assert caught.value.retryable is False

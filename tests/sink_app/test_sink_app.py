@@ -301,7 +301,7 @@ async def test_deliver_without_urls_or_provider_fails_visibly(
 
     assert response.status_code == 200
     assert response.json()["status"] == "failed"
-    assert response.json()["reason"] == "no_search_provider"
+    assert "FIRECRAWL_API_KEY" in response.json()["reason"]
     store = SQLiteStore(settings.sqlite_path)
     await store.open()
     summary = await store.summary(uuid.UUID(body["search_id"]))
