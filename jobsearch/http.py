@@ -6,6 +6,7 @@ Every non-2xx answer of either app is built by `error_response`, so its body is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -39,14 +40,25 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int, *, read_seconds: float) -> bytes:
     """The whole body, refusing more than `limit` bytes before buffering it.
 
-    Raises `InvalidMessageError` with status 413 as soon as the limit is passed.
+    Raises `InvalidMessageError`: 413 as soon as the limit is passed, 408 when the
+    body does not arrive within `read_seconds`.
     """
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise _too_large(limit)
+    try:
+        async with asyncio.timeout(read_seconds):
+            return await _read_limited(request, limit)
+    except TimeoutError:
+        raise InvalidMessageError(
+            "request_timeout", "the body did not arrive in time", status=408
+        ) from None
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

@@ -126,8 +126,9 @@ async def submit_search(request: Request) -> Response:
     request.state.log["trace_id"] = trace_id
     headers = {"X-Request-ID": trace_id}
     try:
-        search = parse_request(await _json_body(request, settings))
+        # Authenticate first: a stranger may not hold a connection open with a body.
         user_id = await _authenticate(request, settings)
+        search = parse_request(await _json_body(request, settings))
         wait = _admission_wait(request, settings, user_id)
         if wait:
             return _rate_limited(wait, headers)
@@ -189,7 +190,11 @@ async def _json_body(request: Request, settings: Settings) -> bytes:
             "send the search as JSON with Content-Type: application/json",
             status=415,
         )
-    return await read_body(request, settings.max_request_bytes)
+    return await read_body(
+        request,
+        settings.max_request_bytes,
+        read_seconds=settings.body_read_timeout_seconds,
+    )
 
 
 def _admission_wait(
@@ -222,6 +227,15 @@ async def _authenticate(request: Request, settings: Settings) -> uuid.UUID | Non
 
 
 def _upstream_failure(exc: UpstreamError, headers: dict[str, str]) -> Response:
+    if exc.service == "supabase-auth":
+        headers["Retry-After"] = "5"
+        return error_response(
+            503,
+            "auth_unavailable",
+            "signed-in users cannot be verified right now; try again shortly",
+            headers=headers,
+            retryAfterSeconds=5,
+        )
     if not exc.retryable:
         return error_response(
             502,

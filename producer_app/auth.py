@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import jwt
 
-from jobsearch.errors import AuthenticationError
+from jobsearch.errors import AuthenticationError, UpstreamError
 from jobsearch.settings import Settings
 
 logger = logging.getLogger("jobsearch.producer.auth")
@@ -25,8 +25,10 @@ logger = logging.getLogger("jobsearch.producer.auth")
 AUDIENCE = "authenticated"
 MAX_TOKEN_BYTES = 8 * 1024
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
-# An unknown key id triggers at most one JWKS refresh per this many seconds.
+# An unknown key id triggers at most one JWKS refresh per this many seconds; after a
+# failed fetch the next try may come sooner, so an outage does not outlast itself.
 JWKS_REFRESH_INTERVAL = 60.0
+JWKS_RETRY_INTERVAL = 2.0
 
 
 class JwksCache:
@@ -36,31 +38,44 @@ class JwksCache:
         self._client = client
         self._url = url
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = float("-inf")
+        self._next_fetch = float("-inf")
+        self._available = True
         self._lock = asyncio.Lock()
+        self.fetches = 0
 
     async def key(self, kid: str) -> jwt.PyJWK:
-        """The key for `kid`; raises `AuthenticationError` when there is none."""
+        """The key for `kid`.
+
+        Raises `AuthenticationError` for an unknown key, and a retryable
+        `UpstreamError` while the JWKS cannot be fetched.
+        """
         if kid not in self._keys:
             await self._refresh()
-        try:
+        if kid in self._keys:
             return self._keys[kid]
-        except KeyError:
-            raise AuthenticationError("the token's signing key is unknown") from None
+        if not self._available:
+            raise UpstreamError(
+                "supabase-auth", "signing keys unavailable", retryable=True
+            )
+        raise AuthenticationError("the token's signing key is unknown")
 
     async def _refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._fetched_at < JWKS_REFRESH_INTERVAL:
+            if time.monotonic() < self._next_fetch:
                 return
-            self._fetched_at = time.monotonic()
+            self.fetches += 1
             try:
                 response = await self._client.get(self._url, timeout=5.0)
                 response.raise_for_status()
                 keys = jwt.PyJWKSet.from_dict(response.json()).keys
             except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
                 logger.warning("jwks fetch failed: %s", type(exc).__name__)
+                self._available = False
+                self._next_fetch = time.monotonic() + JWKS_RETRY_INTERVAL
                 return
             self._keys = {key.key_id: key for key in keys if key.key_id}
+            self._available = True
+            self._next_fetch = time.monotonic() + JWKS_REFRESH_INTERVAL
 
 
 class TokenVerifier:
@@ -79,6 +94,8 @@ class TokenVerifier:
         header = _unverified_header(token)
         key, algorithm = await self._key_for(header)
         claims = self._decode(token, key, algorithm)
+        if claims.get("role", "authenticated") != "authenticated":
+            raise AuthenticationError("the token is not a signed-in user's")
         try:
             return uuid.UUID(str(claims["sub"]))
         except ValueError:

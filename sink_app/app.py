@@ -126,7 +126,11 @@ async def process_search(request: Request) -> Response:
         )
     try:
         check_content_type(request.headers.get("content-type"))
-        body = await read_body(request, settings.max_sink_request_bytes)
+        body = await read_body(
+            request,
+            settings.max_sink_request_bytes,
+            read_seconds=settings.body_read_timeout_seconds,
+        )
         messages = parse_delivery(body)
     except InvalidMessageError as exc:
         return error_response(exc.status, exc.code, exc.message)

@@ -11,8 +11,8 @@ Faults, one per request at most:
 - `drop`: close the connection without forwarding or answering.
 - `lose`: forward, then close the connection; the work is done, the answer lost.
 - `kill`: forward, then kill that sink instance mid-request and restart it.
-A search chosen as `doomed` is refused on every attempt while faults are on, so its
-record exhausts the connector's retries and lands in the error topic.
+A record chosen as `doomed` is refused on every attempt while faults are on, so it
+exhausts the connector's retries and lands in the error topic.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -62,7 +62,7 @@ class FaultProxy:
         dice: Dice,
         *,
         slow_seconds: float,
-        doomed: Callable[[str], bool],
+        doomed: Callable[[Mapping[str, object]], bool],
     ) -> None:
         self.pool = pool
         self.dice = dice
@@ -120,8 +120,10 @@ class FaultProxy:
     async def _serve(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must close."""
         self.requests += 1
-        search_id = _search_id(request.body)
-        if self.dice.enabled and search_id and self.doomed(search_id):
+        record = _record(request.body)
+        search_id = record.get("search_id")
+        search_id = search_id if isinstance(search_id, str) else None
+        if self.dice.enabled and self.doomed(record):
             self.dice.counts["doomed"] += 1
             return await _write(writer, _Answer(503, {}, b'{"error":"doomed"}'))
         fault = self.dice.roll()
@@ -219,13 +221,12 @@ async def _write(writer: asyncio.StreamWriter, answer: _Answer) -> bool:
     return not writer.is_closing()
 
 
-def _search_id(body: bytes) -> str | None:
+def _record(body: bytes) -> dict[str, object]:
     try:
         value = json.loads(body)
     except ValueError:
-        return None
-    found = value.get("search_id") if isinstance(value, dict) else None
-    return found if isinstance(found, str) else None
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _label(response: httpx.Response) -> str:

@@ -15,7 +15,6 @@ import contextlib
 import secrets
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -67,7 +66,7 @@ class ChaosConfig:
     sink_lease_seconds: float = 3.0
     scrape_timeout_seconds: float = 1.0
     model_timeout_seconds: float = 1.0
-    doomed_share: float = 0.02
+    doomed_every: int = 50
     with_model: bool = True
     time_limit_seconds: float = 840.0
     workdir: Path | None = None
@@ -301,13 +300,12 @@ def _connector(
     }
 
 
-def _doomed(share: float) -> Callable[[str], bool]:
-    def doomed(search_id: str) -> bool:
-        try:
-            value = uuid.UUID(search_id).int & 0xFFFFFFFF
-        except ValueError:
-            return False
-        return value < share * 0x100000000
+def _doomed(every: int) -> Callable[[Mapping[str, object]], bool]:
+    """Every `every`-th search, told by the index its query ends with."""
+
+    def doomed(record: Mapping[str, object]) -> bool:
+        _, _, index = str(record.get("query", "")).rpartition(" ")
+        return index.isdigit() and int(index) % every == 0
 
     return doomed
 
@@ -341,7 +339,7 @@ async def _flow(config: ChaosConfig, tmp: Path) -> AsyncIterator[_Flow]:
         stack.push_async_callback(pool.stop)
         await pool.start()
         proxy = FaultProxy(
-            pool, dice[0], slow_seconds=slow, doomed=_doomed(config.doomed_share)
+            pool, dice[0], slow_seconds=slow, doomed=_doomed(config.doomed_every)
         )
         stack.push_async_callback(proxy.stop)
         await proxy.start()

@@ -3,7 +3,8 @@
 A batch ends in one committed outcome: a 2xx (success-topic records), a give-up after
 retries (error-topic records, or a failed task with `behavior.on.error=fail`), a
 tombstone handled per `behavior.on.null.values`, or an unreadable value sent to the DLQ.
-The offset moves only in the same transaction as that outcome's report records.
+The offset moves only in the same transaction as that outcome's report records, and
+only after the outcome: commits are queued to a `Committer` that writes them in groups.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2 as httpx
 
 from jobsearch.connector.config import ConnectorConfig
 from jobsearch.emulator.body import render_body, render_url, request_headers
+from jobsearch.emulator.commits import Committer
 from jobsearch.emulator.log import EventLog, NewRecord, Record
 from jobsearch.emulator.reports import (
     Outcome,
@@ -60,6 +62,10 @@ class Deliverer:
     names: TopicNames = field(default_factory=TopicNames)
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    committer: Committer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.committer = Committer(self.log, self.names.group)
 
     async def deliver(self, records: Sequence[Record]) -> int:
         """Handle a batch from the head of `records`; returns how many it consumed.
@@ -153,7 +159,7 @@ class Deliverer:
     async def _commit(
         self, record: Record, reports: list[tuple[str, NewRecord]]
     ) -> None:
-        await asyncio.to_thread(self.log.commit, self.names.group, record, reports)
+        await self.committer.commit(record, reports)
 
     async def _exchange(self, method: str, url: str, payload: bytes | None) -> Outcome:
         retry = 0

@@ -85,6 +85,10 @@ class Record:
         return None
 
 
+# A delivered (or reported) source record and the report records it justifies.
+Settled = tuple[Record, Sequence[tuple[str, NewRecord]]]
+
+
 class EventLog:
     """The log in one SQLite file, safe to share between threads and processes."""
 
@@ -117,7 +121,7 @@ class EventLog:
     def append(self, topic: str, record: NewRecord) -> Record:
         """Append one record and return it with its partition and offset."""
         with self._transaction() as db:
-            return self._append(db, topic, record)
+            return self._append_all(db, [(topic, record)])[0]
 
     def commit(
         self,
@@ -126,13 +130,24 @@ class EventLog:
         reports: Sequence[tuple[str, NewRecord]] = (),
     ) -> None:
         """Append the report records, then move `group` past `source`, atomically."""
+        self.commit_many(group, [(source, reports)])
+
+    def commit_many(self, group: str, outcomes: Sequence[Settled]) -> None:
+        """Commit several outcomes, in order, in one transaction.
+
+        Each outcome is a source record and its report records; `group` ends past
+        the highest source offset of each partition, never behind where it was.
+        """
         with self._transaction() as db:
-            for topic, record in reports:
-                self._append(db, topic, record)
-            db.execute(
+            self._append_all(db, [item for _, items in outcomes for item in items])
+            positions: dict[tuple[str, int], int] = {}
+            for source, _ in outcomes:
+                where = (source.topic, source.partition)
+                positions[where] = max(positions.get(where, 0), source.offset + 1)
+            db.executemany(
                 "INSERT INTO commits VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE "
                 "SET next_offset = max(next_offset, excluded.next_offset)",
-                (group, source.topic, source.partition, source.offset + 1),
+                [(group, *where, offset) for where, offset in positions.items()],
             )
 
     def committed(self, group: str, topic: str, partition: int) -> int:
@@ -184,33 +199,37 @@ class EventLog:
         db.execute("INSERT INTO topics VALUES (?, ?)", (topic, count))
         return count
 
-    def _append(self, db: sqlite3.Connection, topic: str, new: NewRecord) -> Record:
-        partitions = self._partitions(db, topic, None)
-        partition = new.partition
-        if partition is None:
-            partition = (
-                partition_for_key(new.key, partitions)
-                if new.key is not None
-                else next(self._round_robin) % partitions
-            )
+    def _append_all(
+        self, db: sqlite3.Connection, items: Sequence[tuple[str, NewRecord]]
+    ) -> list[Record]:
+        counts: dict[str, int] = {}
+        offsets: dict[tuple[str, int], int] = {}
+        appended = []
+        for topic, new in items:
+            if topic not in counts:
+                counts[topic] = self._partitions(db, topic, None)
+            where = (topic, self._choose_partition(new, counts[topic]))
+            if where not in offsets:
+                offsets[where] = self._next_offset(db, *where)
+            appended.append(_stored(where, offsets[where], new))
+            offsets[where] += 1
+        db.executemany(_INSERT, [_row(record) for record in appended])
+        return appended
+
+    def _choose_partition(self, new: NewRecord, partitions: int) -> int:
+        if new.partition is not None:
+            return new.partition
+        if new.key is not None:
+            return partition_for_key(new.key, partitions)
+        return next(self._round_robin) % partitions
+
+    def _next_offset(self, db: sqlite3.Connection, topic: str, partition: int) -> int:
         row = db.execute(
             'SELECT coalesce(max("offset") + 1, 0) FROM records WHERE topic=? '
             "AND partition=?",
             (topic, partition),
         ).fetchone()
-        record = Record(
-            topic, partition, int(row[0]), new.timestamp_ms, new.key, new.value,
-            new.headers, new.key_type, new.value_type,
-        )  # fmt: skip
-        db.execute(
-            _INSERT,
-            (
-                topic, partition, record.offset, record.timestamp_ms, record.key,
-                record.value, record.key_type, record.value_type,
-                _encode_headers(record.headers),
-            ),
-        )  # fmt: skip
-        return record
+        return int(row[0])
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -245,6 +264,21 @@ class EventLog:
             except sqlite3.Error as exc:
                 raise StoreError(f"emulator log {self.path} failed") from exc
         return [_to_record(row) for row in rows]
+
+
+def _stored(where: tuple[str, int], offset: int, new: NewRecord) -> Record:
+    return Record(
+        where[0], where[1], offset, new.timestamp_ms, new.key, new.value,
+        new.headers, new.key_type, new.value_type,
+    )  # fmt: skip
+
+
+def _row(record: Record) -> tuple[object, ...]:
+    return (
+        record.topic, record.partition, record.offset, record.timestamp_ms,
+        record.key, record.value, record.key_type, record.value_type,
+        _encode_headers(record.headers),
+    )  # fmt: skip
 
 
 def _encode_headers(headers: Headers) -> str:

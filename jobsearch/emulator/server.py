@@ -10,7 +10,7 @@ from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
-import httpx
+import httpx2 as httpx
 import uvicorn
 
 from jobsearch.connector.config import ConnectorConfig

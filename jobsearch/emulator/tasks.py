@@ -15,7 +15,7 @@ from typing import Literal
 
 from jobsearch.connector.config import ConnectorConfig
 from jobsearch.emulator.delivery import Deliverer
-from jobsearch.emulator.log import EventLog
+from jobsearch.emulator.log import EventLog, Record
 from jobsearch.errors import JobSearchError, UpstreamError
 from jobsearch.logs import log_fields
 
@@ -27,6 +27,8 @@ _NOT_APPLICABLE = frozenset(
 )
 _ALSO_HONOURED = frozenset({"input.key.format"})
 Partition = tuple[str, int]
+# Records read per query; a delivery then costs no read until they are used up.
+READ_AHEAD = 256
 
 
 def unhonoured_properties(config: Mapping[str, str]) -> list[str]:
@@ -84,21 +86,32 @@ class SinkTask:
             partition: await asyncio.to_thread(log.committed, group, *partition)
             for partition in self.partitions
         }
+        ahead: dict[Partition, list[Record]] = {p: [] for p in self.partitions}
         while True:
             self.wakeup.clear()
             progressed = False
             for partition in self.partitions:
-                position = positions[partition]
-                batch = await asyncio.to_thread(
-                    log.read, *partition, position, self.deliverer.config.batch_max_size
-                )
+                batch = await self._head(partition, positions[partition], ahead)
                 if batch:
                     consumed = await self.deliverer.deliver(batch)
                     positions[partition] = batch[consumed - 1].offset + 1
+                    del batch[:consumed]
                     progressed = True
             if not progressed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), self.poll_seconds)
+
+    async def _head(
+        self, partition: Partition, position: int, ahead: dict[Partition, list[Record]]
+    ) -> list[Record]:
+        """The partition's records from `position`, read ahead in one query."""
+        buffered = ahead[partition]
+        if len(buffered) < self.deliverer.config.batch_max_size:
+            start = buffered[-1].offset + 1 if buffered else position
+            limit = max(READ_AHEAD, self.deliverer.config.batch_max_size)
+            log = self.deliverer.log
+            buffered += await asyncio.to_thread(log.read, *partition, start, limit)
+        return buffered
 
 
 class SinkConnector:
@@ -136,9 +149,13 @@ class SinkConnector:
         return [task.state for task in self.tasks]
 
     async def stop(self) -> None:
-        """Cancel every task; uncommitted work is redelivered on the next start."""
+        """Cancel every task and write the commits of what they delivered.
+
+        A record without an outcome yet is delivered again on the next start.
+        """
         for running in self._running:
             running.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+        await self.deliverer.committer.close()
         for task in self.tasks:
             task.state = "STOPPED" if task.state == "RUNNING" else task.state
