@@ -143,10 +143,14 @@ def _choose(
 def _open_log() -> Iterator[EventLog]:
     try:
         settings = load_settings()
-        log = EventLog(
-            sqlite_path_from_url(settings.emulator_database_url),
-            partitions=settings.emulator_partitions,
-        )
+        path = sqlite_path_from_url(settings.emulator_database_url)
+        if not path.is_file():
+            # An empty table here would read as "nothing failed".
+            raise ConfigurationError(
+                f"no emulator log at {path.resolve()}; set EMULATOR_DATABASE_URL "
+                "to the emulator's file"
+            )
+        log = EventLog(path, partitions=settings.emulator_partitions)
     except JobSearchError as exc:
         stderr.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None

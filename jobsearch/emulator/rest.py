@@ -201,6 +201,10 @@ class JsonObjects:
             if self._text:
                 try:
                     value, end = self._json.raw_decode(self._text)
+                except RecursionError:
+                    raise InvalidMessageError(
+                        _MALFORMED, "The JSON nests too deeply"
+                    ) from None
                 except json.JSONDecodeError:
                     self._check_incomplete()
                 else:
