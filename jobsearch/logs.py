@@ -65,6 +65,8 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its parameters at DEBUG: user data.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:

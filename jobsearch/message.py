@@ -42,6 +42,18 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _no_credentials(value: AnyUrl) -> AnyUrl:
+    if value.username or value.password:
+        raise ValueError("must not carry a user name or password")
+    return value
+
+
+def _printable(value: str) -> str:
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 def _rfc3339(value: datetime) -> str:
     return (
         value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -49,14 +61,21 @@ def _rfc3339(value: datetime) -> str:
 
 
 Query = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_printable),
 ]
-Location = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Location = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=100),
+    AfterValidator(_printable),
+]
 HttpUrl = Annotated[
     AnyUrl,
     UrlConstraints(
         allowed_schemes=["http", "https"], host_required=True, max_length=2048
     ),
+    AfterValidator(_no_credentials),
     PlainSerializer(str, return_type=str),
 ]
 UtcDatetime = Annotated[

@@ -68,7 +68,11 @@ async def local_stack(
     from sink_app.app import create_app as create_sink
 
     token = _connector_token(settings)
-    sink_settings = settings.model_copy(update={"sink_bearer_token": SecretStr(token)})
+    sink_settings = settings
+    if not settings.sink_tokens:
+        sink_settings = settings.model_copy(
+            update={"sink_bearer_token": SecretStr(token)}
+        )
     async with contextlib.AsyncExitStack() as stack:
         sink = BackgroundServer(create_sink(sink_settings), port=ports.sink)
         await stack.enter_async_context(sink)

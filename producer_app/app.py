@@ -7,10 +7,10 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,6 +23,7 @@ from jobsearch.errors import (
 )
 from jobsearch.health import check, check_store, healthz, readiness
 from jobsearch.http import (
+    JsonCORSMiddleware,
     RequestLogMiddleware,
     SecurityHeadersMiddleware,
     error_response,
@@ -56,7 +57,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with build_rest_client(settings) as client:
+        # The key fetcher gets its own client: the REST client carries Confluent's
+        # Basic credentials, which must never reach the JWKS host.
+        async with (
+            build_rest_client(settings) as client,
+            httpx.AsyncClient(timeout=5.0, trust_env=False) as auth_client,
+        ):
             store = open_store(settings)
             await store.open()
             app.state.producer = (
@@ -64,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 if settings.produce_mode == "stream"
                 else ConfluentProducer(client, settings)
             )
-            app.state.verifier = TokenVerifier(settings, client)
+            app.state.verifier = TokenVerifier(settings, auth_client)
             app.state.store = store
             logger.info("producer ready", extra=log_fields(rest_url=settings.rest_url))
             try:
@@ -88,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(RequestLogMiddleware, name="producer"),
             Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
             Middleware(
-                CORSMiddleware,
+                JsonCORSMiddleware,
                 allow_origins=settings.cors_allow_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=[
@@ -109,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # A trailing slash is a different route: answered 404, never redirected.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.admission = Admission(

@@ -130,7 +130,8 @@ class TokenVerifier:
             raise AuthenticationError("the token is not for this audience") from None
         except jwt.InvalidIssuerError:
             raise AuthenticationError("the token was issued elsewhere") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, TypeError, ValueError):
+            # PyJWT raises TypeError when the alg does not fit the key's kind.
             raise AuthenticationError("the token is invalid") from None
 
 

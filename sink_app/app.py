@@ -108,6 +108,8 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    # The connector treats a redirect as an error: a trailing slash is simply a 404.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.metrics = Metrics()
     return app

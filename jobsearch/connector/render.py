@@ -19,6 +19,7 @@ from jobsearch.errors import ConfigurationError
 
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 DEFAULT_FILE = Path("connector/http-sink.json")
+UNSAFE_CHARACTERS = frozenset("\r\n|\x00")
 DEFAULT_OUT = Path("var/connector/http-sink.rendered.json")
 
 
@@ -43,10 +44,17 @@ def render_connector(path: Path, env: Mapping[str, str]) -> dict[str, str]:
     Raises `ConfigurationError` naming every unresolved placeholder at once.
     """
     config = flatten_document(load_connector_document(path))
-    missing = [name for name in placeholders(config) if not env.get(name)]
+    names = placeholders(config)
+    missing = [name for name in names if not env.get(name)]
     if missing:
         raise ConfigurationError(
             f"{path}: unresolved placeholders: {', '.join(missing)}"
+        )
+    # A line break or the header separator inside a value would smuggle in a header.
+    unsafe = [name for name in names if set(env[name]) & UNSAFE_CHARACTERS]
+    if unsafe:
+        raise ConfigurationError(
+            f"{path}: values contain a line break or '|': {', '.join(unsafe)}"
         )
     return {key: _substitute(value, env) for key, value in config.items()}
 

@@ -107,3 +107,27 @@ def test_mask_config_hides_secrets_keeps_header_names() -> None:
     assert "canary-secret-1" not in masked
     assert "canary-token-2" not in masked
     assert "Authorization: ****" in masked
+
+
+@pytest.mark.parametrize("value", ["tok\nX-Evil: 1", "tok|X-Evil: 1", "tok\r\n"])
+def test_render_value_that_could_inject_a_header_is_refused(
+    tmp_path: Path, value: str
+) -> None:
+    """A token with a line break or the header separator never reaches the file."""
+    source = tmp_path / "sink.json"
+    source.write_text(
+        json.dumps(
+            {
+                "name": "s",
+                "connector.class": "HttpSink",
+                "sensitive.headers": "Authorization: Bearer ${SINK_CONNECTOR_TOKEN}",
+            }
+        ),
+        encoding="utf-8",
+    )
+
+    with pytest.raises(ConfigurationError) as caught:
+        render_connector(source, {"SINK_CONNECTOR_TOKEN": value})
+
+    assert "SINK_CONNECTOR_TOKEN" in str(caught.value)
+    assert value not in str(caught.value)

@@ -297,6 +297,9 @@ async def test_submit_oversized_chunked_body_is_413(
         ({"query": "x", "urls": ["ftp://example.test/a"]}, "urls.0"),
         ({"query": "x", "urls": ["javascript:alert(1)"]}, "urls.0"),
         ({"query": "x", "urls": ["/relative"]}, "urls.0"),
+        ({"query": "x", "urls": ["https://user:pw@example.test/"]}, "urls.0"),
+        ({"query": "x\u0000y"}, "query"),
+        ({"query": "x", "location": "a\nb"}, "location"),
         ({"query": "x", "urls": ["https://example.test/"] * 21}, "urls"),
         ({"query": "x", "userId": USER_ID}, "userId"),
     ],
@@ -315,6 +318,9 @@ async def test_submit_oversized_chunked_body_is_413(
         "ftp",
         "javascript",
         "relative",
+        "userinfo",
+        "nul",
+        "newline",
         "too-many-urls",
         "unknown-field",
     ],
@@ -540,6 +546,8 @@ async def test_cors_preflight_allows_configured_origin(
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.test"
     assert refused.status_code == 400
+    assert refused.json()["error"] == "cors_refused"
+    assert "origin" in refused.json()["message"]
 
 
 async def test_routes_unknown_path_and_method_are_json(
