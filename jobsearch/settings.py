@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     search_time_window: str = Field(default="qdr:m", min_length=1, max_length=32)
     max_request_bytes: int = Field(default=16 * 1024, gt=0)
     body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    stalled_after_seconds: float = Field(default=900.0, gt=0)
 
     # Supabase: auth for the producer (JWT), storage later.
     supabase_url: str | None = None

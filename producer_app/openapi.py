@@ -40,6 +40,8 @@ class SearchStatus(BaseModel):
     pages_failed: int
     errors: list[dict[str, str]]
     failure_reason: str | None
+    stalled: bool
+    trace_id: str | None
     jobs: list[dict[str, Any]]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -49,7 +50,8 @@ async def search_status(request: Request) -> Response:
     summary = await store.summary(search_id)
     if summary is None or not await _may_read(request, summary):
         return error_response(404, "search_not_found", "no search has this id")
-    return JSONResponse(summary_body(summary))
+    settings: Settings = request.app.state.settings
+    return JSONResponse(summary_body(summary, settings.stalled_after_seconds))
 
 
 async def _may_read(request: Request, summary: SearchSummary) -> bool:
@@ -65,9 +67,17 @@ async def _may_read(request: Request, summary: SearchSummary) -> bool:
     return user_id == summary.user_id
 
 
-def summary_body(summary: SearchSummary) -> dict[str, Any]:
-    """The JSON shape of a search summary."""
+def summary_body(summary: SearchSummary, stalled_after: float) -> dict[str, Any]:
+    """The JSON shape of a search summary.
+
+    `stalled` flags a search that is still queued or processing but has not moved for
+    `stalled_after` seconds: its record is most likely in the connector's error topic.
+    """
     body = asdict(summary)
+    idle = (datetime.now(UTC) - summary.updated_at).total_seconds()
+    body["stalled"] = summary.status in ("queued", "processing") and (
+        idle > stalled_after
+    )
     body["jobs"] = [
         {name: job.get(name) for name in JOB_FIELDS} for job in summary.jobs
     ]

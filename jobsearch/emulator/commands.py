@@ -19,7 +19,7 @@ from jobsearch.emulator.log import EventLog, NewRecord, Record
 from jobsearch.emulator.reports import TopicNames
 from jobsearch.emulator.server import Emulator
 from jobsearch.errors import ConfigurationError, JobSearchError
-from jobsearch.settings import load_settings, sqlite_path_from_url
+from jobsearch.settings import Settings, load_settings, sqlite_path_from_url
 
 console = Console()
 stderr = Console(stderr=True)
@@ -37,15 +37,33 @@ def emulator_command(
         typer.Option(help="Connector JSON to deliver with (rendered from env/.env)."),
     ] = None,
 ) -> None:
-    """Run Confluent REST v3 and the HTTP Sink locally until Ctrl-C or SIGTERM."""
+    """Run Confluent REST v3 and the HTTP Sink locally until Ctrl-C or SIGTERM.
+
+    Example: SINK_WEBHOOK_URL=http://127.0.0.1:8001/process-job-search
+    SINK_CONNECTOR_TOKEN=... jobsearch emulator --connector connector/http-sink.json
+    """
     try:
         settings = load_settings()
-        config = render_connector(connector, load_env()) if connector else None
+        config = (
+            render_connector(connector, _local_defaults(settings) | load_env())
+            if connector
+            else None
+        )
         emulator = Emulator(settings, config, host=host, port=port)
         asyncio.run(_serve_until_signalled(emulator))
     except JobSearchError as exc:
         stderr.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None
+
+
+def _local_defaults(settings: Settings) -> dict[str, str]:
+    """Placeholders the emulator can fill itself: its own credentials and topic."""
+    key, secret = settings.rest_credentials
+    return {
+        "CONFLUENT_API_KEY": key,
+        "CONFLUENT_API_SECRET": secret.get_secret_value(),
+        "KAFKA_TOPIC_JOB_SEARCH": settings.kafka_topic_job_search,
+    }
 
 
 async def _serve_until_signalled(emulator: Emulator) -> None:

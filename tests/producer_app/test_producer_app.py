@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -523,6 +524,21 @@ async def test_status_after_submit_is_queued(
     assert status.status_code == 200
     assert status.json()["status"] == "queued"
     assert status.json()["jobs"] == []
+    assert status.json()["stalled"] is False
+
+
+async def test_status_search_without_progress_is_stalled(
+    serve_app: Any, make_settings: Any, httpx_mock: HTTPXMock
+) -> None:
+    """A queued search that has not moved past the limit is flagged as stalled."""
+    httpx_mock.add_response(url=PRODUCE_URL, json=OK_REPORT)
+    app = create_app(make_settings(stalled_after_seconds=0.01))
+    async with serve_app(app) as client:
+        accepted = await client.post("/jobs-search", json={"query": "go"})
+        await asyncio.sleep(0.05)
+        status = await client.get(accepted.json()["status_url"])
+
+    assert status.json()["stalled"] is True
 
 
 async def test_cors_preflight_allows_configured_origin(
