@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-N ?= 200
+N ?= 10000
+BUDGET ?= 300
 PAGES ?=
 
 .PHONY: install test lint format typecheck pytest run demo bench chaos fuzz clean
@@ -33,16 +34,23 @@ typecheck: install
 
 pytest: install
 	$(BIN)/coverage run -m pytest
-	$(BIN)/coverage report --fail-under=80 | tail -n 1
+	@echo "branch coverage: $$($(BIN)/coverage report --format=total)%"
+	@$(BIN)/coverage report --fail-under=80 > /dev/null
 
 run: install
 	$(BIN)/jobsearch dev
 
 demo: install
-	$(BIN)/jobsearch demo $(if $(PAGES),--pages $(PAGES),)
+	$(BIN)/jobsearch demo $(if $(PAGES),--pages "$(PAGES)",)
 
 bench: install
 	$(BIN)/python -m bench
+
+chaos: install
+	$(BIN)/python -m jobsearch.chaos --n $(N)
+
+fuzz: install
+	$(BIN)/python -m fuzz --budget $(BUDGET)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .coverage
