@@ -321,16 +321,15 @@ class SQLiteStore:
         return cursor.rowcount
 
     async def _fetchone(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
-        try:
-            cursor = await self.db.execute(sql, params)
-            return await cursor.fetchone()
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite read failed: {type(exc).__name__}") from exc
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def _fetchall(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        # One step on the shared connection: a cursor left open between execute and
+        # fetch keeps a read snapshot, and SQLite then refuses this connection's next
+        # write at once ("database is locked") when another process wrote meanwhile.
         try:
-            cursor = await self.db.execute(sql, params)
-            return list(await cursor.fetchall())
+            return list(await self.db.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite read failed: {type(exc).__name__}") from exc
 

@@ -14,8 +14,11 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal, TypeVar
+
+import stamina
 
 from jobsearch.errors import JobSearchError, StoreError, UpstreamError
 from jobsearch.logs import log_fields
@@ -36,6 +39,7 @@ OutcomeKind = Literal["completed", "failed", "retry"]
 POLL_SECONDS = 0.2
 # A page that fails transiently is tried again on this many deliveries, then given up.
 MAX_PAGE_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class SearchRunner:
             return Outcome("retry", message.search_id, "deadline_reached")
         except StoreError:
             logger.warning("store unavailable", exc_info=True)
+            await self._release_quietly(message.search_id, owner)
             return Outcome("retry", message.search_id, "store_unavailable")
         except UpstreamError as exc:
             await self._release_quietly(message.search_id, owner)
@@ -122,14 +127,11 @@ class SearchRunner:
             message.limit, await self._store.stored_source_ids(message.search_id)
         )
         try:
-            async with asyncio.TaskGroup() as group:
-                for page in pending:
-                    group.create_task(self._process_page(message, user_id, page, quota))
-        except BaseExceptionGroup as group:
-            error = _first_error(group)
-            if isinstance(error, ProviderFailedError):
-                return await self._fail(message, owner, error.code, error.reason)
-            raise error from None
+            await _settle(
+                self._process_page(message, user_id, page, quota) for page in pending
+            )
+        except ProviderFailedError as exc:
+            return await self._fail(message, owner, exc.code, exc.reason)
         return await self._complete(message, owner)
 
     async def _discover(self, message: SearchMessage) -> dict[str, PageProgress]:
@@ -158,12 +160,13 @@ class SearchRunner:
             page = await self._extract_safely(message, page)
         if page.state != "extracted":
             return
-        async with asyncio.TaskGroup() as group:
-            for posting in page.postings:
-                if quota.reserve(posting.source_id):
-                    group.create_task(self._store_posting(message, user_id, posting))
+        await _settle(
+            self._store_posting(message, user_id, posting)
+            for posting in page.postings
+            if quota.reserve(posting.source_id)
+        )
         done = PageProgress(page.url, "done", postings=page.postings)
-        await self._store.save_page(message.search_id, done)
+        await _persist(self._store.save_page, message.search_id, done)
 
     async def _extract_safely(
         self, message: SearchMessage, page: PageProgress
@@ -193,6 +196,19 @@ class SearchRunner:
             html, base_url, encoding = await self._page_html(page)
         except FetchError as exc:
             return await self._page_failed(message, page, exc)
+        # The page is paid for: extract and save it even if the deadline strikes now.
+        return await _shielded(
+            self._extract_and_save(message, page, html, base_url, encoding)
+        )
+
+    async def _extract_and_save(
+        self,
+        message: SearchMessage,
+        page: PageProgress,
+        html: str | bytes,
+        base_url: str,
+        encoding: str | None,
+    ) -> PageProgress:
         extraction = await asyncio.to_thread(
             extract_postings, html, base_url, encoding=encoding
         )
@@ -201,7 +217,7 @@ class SearchRunner:
         progress = PageProgress(
             page.url, state, reason=reason, postings=extraction.postings
         )
-        await self._store.save_page(message.search_id, progress)
+        await _persist(self._store.save_page, message.search_id, progress)
         return progress
 
     async def _page_html(
@@ -248,7 +264,8 @@ class SearchRunner:
             enriched = await self._enricher.enrich(
                 posting, page_text=posting.description
             )
-        await self._store.upsert_job(
+        await _persist(
+            self._store.upsert_job,
             enriched,
             user_id=user_id,
             search_id=message.search_id,
@@ -326,6 +343,60 @@ class _Quota:
             return False
         self._taken.add(source_id)
         return True
+
+
+async def _settle(work: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run every task to its end, then raise the first project error one met.
+
+    A sibling's failure does not cancel the others: their paid calls finish and are
+    saved instead of being thrown away and paid for again on the next delivery.
+    """
+    errors: list[JobSearchError] = []
+
+    async def settled(task: Coroutine[Any, Any, None]) -> None:
+        try:
+            await task
+        except JobSearchError as exc:
+            errors.append(exc)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for task in work:
+                group.create_task(settled(task))
+    except BaseExceptionGroup as group:
+        raise _first_error(group) from None
+    if errors:
+        raise errors[0]
+
+
+async def _persist(
+    write: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any
+) -> None:
+    """Save paid-for work: retried on a store fault, finished even if cancelled."""
+
+    async def attempt() -> None:
+        async for retry in stamina.retry_context(
+            on=StoreError, attempts=3, timeout=3.0, wait_initial=0.05, wait_max=0.5
+        ):
+            with retry:
+                await write(*args, **kwargs)
+
+    await _shielded(attempt())
+
+
+async def _shielded(work: Coroutine[Any, Any, T]) -> T:
+    """Await `work`, which goes on to its end even if the caller is cancelled."""
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(_log_orphan_failure)
+    return await asyncio.shield(task)
+
+
+def _log_orphan_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning(
+            "saving finished work failed",
+            extra=log_fields(error=type(task.exception()).__name__),
+        )
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
