@@ -39,7 +39,10 @@ M = TypeVar("M", bound=BaseModel)
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must carry a time zone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range in UTC") from None
 
 
 def _no_credentials(value: AnyUrl) -> AnyUrl:

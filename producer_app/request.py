@@ -7,6 +7,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from jobsearch.errors import InvalidMessageError
+from jobsearch.jsonbody import decode_json
 from jobsearch.message import (
     DEFAULT_LIMIT,
     MAX_URLS,
@@ -56,8 +57,8 @@ class SearchRequest(BaseModel):
 
 def parse_request(body: bytes) -> SearchRequest:
     """Validate the raw body; raises `InvalidMessageError` for 400 or 422."""
-    if not body.strip():
-        raise InvalidMessageError("empty_body", "the request body is empty")
+    # Checked first for what pydantic lets pass: a repeated key, deep nesting.
+    decode_json(body)
     try:
         return SearchRequest.model_validate_json(body)
     except ValidationError as exc:

@@ -8,10 +8,10 @@ in the connector config, not in the record.
 
 from __future__ import annotations
 
-import json
 import re
 
 from jobsearch.errors import InvalidMessageError
+from jobsearch.jsonbody import MalformedJsonError, decode_json
 from jobsearch.message import SearchMessage, parse_message
 
 MAX_MESSAGES = 100
@@ -58,38 +58,13 @@ def parse_delivery(body: bytes) -> list[SearchMessage]:
 
 
 def _decode(body: bytes) -> object:
-    if not body.strip():
-        raise InvalidMessageError("empty_body", "the request body is empty")
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidMessageError("malformed_json", "the body is not UTF-8") from None
-    try:
-        return json.loads(text, object_pairs_hook=_reject_duplicates)
-    except RecursionError:
-        raise InvalidMessageError(
-            "malformed_json", "the JSON nests too deeply"
-        ) from None
-    except ValueError as exc:
-        if isinstance(exc, InvalidMessageError):
-            raise
-        if _STRING_FORMAT.match(text):
+        return decode_json(body)
+    except MalformedJsonError as exc:
+        if _STRING_FORMAT.match(exc.text):
             raise InvalidMessageError(
                 "string_body_format",
                 "the body is in the connector's string format; "
                 "set request.body.format=json in the connector config",
             ) from None
-        raise InvalidMessageError(
-            "malformed_json", "the body is not valid JSON"
-        ) from None
-
-
-class _DuplicateKeyError(InvalidMessageError, ValueError):
-    """A JSON object repeats a key, so its meaning is ambiguous."""
-
-
-def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise _DuplicateKeyError("duplicate_key", "a JSON object repeats a key")
-    return result
+        raise

@@ -94,8 +94,9 @@ def inline_refs(value: Any, index: dict[str, dict[str, Any]], depth: int = 0) ->
         return [inline_refs(item, index, depth + 1) for item in value[:100]]
     if not isinstance(value, dict):
         return value
-    if set(value) == {"@id"} and value["@id"] in index:
-        value = index[value["@id"]]
+    reference = value.get("@id") if set(value) == {"@id"} else None
+    if isinstance(reference, str) and reference in index:
+        value = index[reference]
     return {key: inline_refs(item, index, depth + 1) for key, item in value.items()}
 
 

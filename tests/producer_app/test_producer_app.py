@@ -212,6 +212,7 @@ async def test_submit_bad_token_is_401_without_producing(
         (b"[]", "application/json", 422, "invalid_request"),
         (b'"text"', "application/json", 422, "invalid_request"),
         (b"[" * 5000 + b"]" * 5000, "application/json", 400, "malformed_json"),
+        (b'{"query": "a", "query": "b"}', "application/json", 400, "duplicate_key"),
         (
             b"query=x",
             "application/x-www-form-urlencoded",
@@ -235,6 +236,7 @@ async def test_submit_bad_token_is_401_without_producing(
         "array",
         "string",
         "deep-nesting",
+        "duplicate-key",
         "form",
         "text-plain",
         "no-type",
