@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,26 +91,7 @@ class ConfluentProducer:
         Raises `UpstreamError` with `retryable` set for the caller to map to 503/502.
         """
         content = json.dumps(build_produce_body(message)).encode()
-        try:
-            async for attempt in stamina.retry_context(
-                on=RetryableProduceError,
-                timeout=self._budget,
-                attempts=None,
-                wait_initial=0.1,
-                wait_max=1.0,
-            ):
-                with attempt:
-                    return await self._send(content)
-        except RetryableProduceError as exc:
-            raise UpstreamError(
-                SERVICE,
-                exc.message,
-                retryable=True,
-                code=exc.code,
-            ) from exc
-        raise AssertionError(
-            "unreachable: retry_context always yields"
-        )  # pragma: no cover
+        return await retry_within_budget(self._send, content, self._budget)
 
     async def _send(self, content: bytes) -> ProduceReceipt:
         headers = {"Content-Type": "application/json"}
@@ -118,25 +100,53 @@ class ConfluentProducer:
                 self._path, content=content, headers=headers
             )
         except httpx.TimeoutException as exc:
-            raise _transient("timed out", "queue_unavailable") from exc
+            raise transient("timed out", "queue_unavailable") from exc
         except httpx.TransportError as exc:
-            raise _transient("unreachable", "queue_unavailable") from exc
-        return _judge(response)
+            raise transient("unreachable", "queue_unavailable") from exc
+        return judge_report(response.status_code, json_object(response))
 
 
-def _judge(response: httpx.Response) -> ProduceReceipt:
-    status = response.status_code
-    body = _json_object(response)
-    error_code = body.get("error_code") if body else None
+async def retry_within_budget(
+    send: Callable[[bytes], Awaitable[ProduceReceipt]], content: bytes, budget: float
+) -> ProduceReceipt:
+    """`send(content)`, retried with capped, jittered backoff for `budget` seconds.
+
+    Raises `UpstreamError`: retryable once the budget is spent, final at once for a
+    rejection that no retry can fix.
+    """
+    try:
+        async for attempt in stamina.retry_context(
+            on=RetryableProduceError,
+            timeout=budget,
+            attempts=None,
+            wait_initial=0.1,
+            wait_max=1.0,
+        ):
+            with attempt:
+                return await send(content)
+    except RetryableProduceError as exc:
+        raise UpstreamError(
+            SERVICE, exc.message, retryable=True, code=exc.code
+        ) from exc
+    raise AssertionError("unreachable: retry_context always yields")  # pragma: no cover
+
+
+def judge_report(status: int, body: dict[str, Any]) -> ProduceReceipt:
+    """The receipt for a delivery report, or the `UpstreamError` its codes mean.
+
+    Success needs HTTP 200 and `error_code` 200; 429, 408 and 5xx (also as five-digit
+    codes such as 50003) raise `RetryableProduceError`, anything else a final error.
+    """
+    error_code = body.get("error_code")
     if status == 200 and error_code == 200:
         return ProduceReceipt(body.get("partition_id"), body.get("offset"))
     code = error_code if isinstance(error_code, int) else status
     # Five-digit codes such as 40403 or 50003 refine the three-digit status.
     family = code // 100 if code >= 1000 else code
     if status == 429 or family == 429:
-        raise _transient("throttled the request", "rate_limited")
+        raise transient("throttled the request", "rate_limited")
     if status >= 500 or family >= 500 or family == 408:
-        raise _transient(f"failed with status {status}", "queue_unavailable")
+        raise transient(f"failed with status {code}", "queue_unavailable")
     logger.error(
         "produce rejected",
         extra=log_fields(status=status, error_code=code, service=SERVICE),
@@ -149,13 +159,15 @@ def _judge(response: httpx.Response) -> ProduceReceipt:
     )
 
 
-def _transient(what: str, code: str) -> RetryableProduceError:
+def transient(what: str, code: str) -> RetryableProduceError:
+    """A retryable produce failure; `code` becomes the answer's `error`."""
     return RetryableProduceError(
         SERVICE, f"Confluent {what}", retryable=True, code=code
     )
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The body as a JSON object, or empty when it is not one."""
     try:
         body = response.json()
     except ValueError:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import stamina
 
 from jobsearch.errors import UpstreamError
 from jobsearch.logs import log_fields
@@ -42,6 +41,9 @@ from producer_app.confluent import (
     ProduceReceipt,
     RetryableProduceError,
     build_produce_body,
+    judge_report,
+    retry_within_budget,
+    transient,
 )
 
 logger = logging.getLogger("jobsearch.producer.streaming")
@@ -125,23 +127,7 @@ class StreamingProducer:
         Raises `UpstreamError` with `retryable` set for the caller to map to 503/502.
         """
         content = json.dumps(build_produce_body(message)).encode()
-        try:
-            async for attempt in stamina.retry_context(
-                on=RetryableProduceError,
-                timeout=self._budget,
-                attempts=None,
-                wait_initial=0.1,
-                wait_max=1.0,
-            ):
-                with attempt:
-                    return await self._submit(content)
-        except RetryableProduceError as exc:
-            raise UpstreamError(
-                SERVICE, exc.message, retryable=True, code=exc.code
-            ) from exc
-        raise AssertionError(
-            "unreachable: retry_context always yields"
-        )  # pragma: no cover
+        return await retry_within_budget(self._submit, content, self._budget)
 
     async def aclose(self) -> None:
         """Send what is waiting, wait for open streams, then refuse new searches."""
@@ -173,7 +159,7 @@ class StreamingProducer:
                 # A timed-out future is cancelled, so no window writes it later.
                 return await future
         except TimeoutError as exc:
-            raise _transient("timed out", "queue_unavailable") from exc
+            raise transient("timed out", "queue_unavailable") from exc
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -197,12 +183,12 @@ class StreamingProducer:
         try:
             await self._exchange(window)
         except httpx.TimeoutException as exc:
-            self._broken(window, _transient("timed out", "queue_unavailable"), exc)
+            self._broken(window, transient("timed out", "queue_unavailable"), exc)
         except httpx.HTTPError as exc:
-            self._broken(window, _transient("unreachable", "queue_unavailable"), exc)
+            self._broken(window, transient("unreachable", "queue_unavailable"), exc)
         finally:
             window.body_closed.set()
-            window.fail_all(_transient("stream ended early", "queue_unavailable"))
+            window.fail_all(transient("stream ended early", "queue_unavailable"))
 
     async def _exchange(self, window: _Window) -> None:
         body = self._body(window)
@@ -278,33 +264,6 @@ class ReportReader:
             reports.append(value if isinstance(value, dict) else {})
 
 
-def judge_report(status: int, body: dict[str, Any]) -> ProduceReceipt:
-    """The receipt for a report, or the `UpstreamError` its codes mean.
-
-    Success needs HTTP 200 and `error_code` 200; 429, 408 and 5xx (also as five-digit
-    codes such as 50003) raise `RetryableProduceError`, anything else a final error.
-    """
-    error_code = body.get("error_code")
-    if status == 200 and error_code == 200:
-        return ProduceReceipt(body.get("partition_id"), body.get("offset"))
-    code = error_code if isinstance(error_code, int) else status
-    family = code // 100 if code >= 1000 else code
-    if status == 429 or family == 429:
-        raise _transient("throttled the request", "rate_limited")
-    if status >= 500 or family >= 500 or family == 408:
-        raise _transient(f"failed with status {code}", "queue_unavailable")
-    logger.error(
-        "produce rejected",
-        extra=log_fields(status=status, error_code=code, service=SERVICE),
-    )
-    raise UpstreamError(
-        SERVICE,
-        f"rejected the record (status {status}, error_code {code})",
-        retryable=False,
-        code="topic_not_found" if code == 40403 else "queue_rejected",
-    )
-
-
 def _refused(response: httpx.Response) -> UpstreamError:
     try:
         body = response.json()
@@ -326,12 +285,6 @@ def _settle(
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
-
-
-def _transient(what: str, code: str) -> RetryableProduceError:
-    return RetryableProduceError(
-        SERVICE, f"Confluent {what}", retryable=True, code=code
-    )
 
 
 def _closed_error() -> UpstreamError:
