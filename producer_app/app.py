@@ -9,33 +9,27 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from jobsearch.application import build_app
 from jobsearch.errors import (
     AuthenticationError,
     InvalidMessageError,
     StoreError,
     UpstreamError,
 )
-from jobsearch.health import check, check_store, healthz, readiness
+from jobsearch.health import check, check_store, readiness
 from jobsearch.http import (
     JsonCORSMiddleware,
-    RequestLogMiddleware,
-    SecurityHeadersMiddleware,
     error_response,
-    http_exception_handler,
     read_body,
     trace_id_from,
-    unexpected_error_handler,
 )
 from jobsearch.logs import log_fields
 from jobsearch.message import SearchMessage
-from jobsearch.metrics import Metrics, metrics_endpoint
-from jobsearch.openapi import openapi_endpoint
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import Store, open_store
 from producer_app.admission import Admission
@@ -80,19 +74,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await app.state.producer.aclose()
                 await store.close()
 
-    app = Starlette(
-        routes=[
+    app = build_app(
+        "producer",
+        settings,
+        [
             Route("/jobs-search", submit_search, methods=["POST"]),
             Route("/functions/v1/jobs-search", submit_search, methods=["POST"]),
             Route("/jobs-search/{search_id}", search_status, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
-            Route("/openapi.json", openapi_endpoint(build_document), methods=["GET"]),
         ],
+        readyz=readyz,
+        openapi=build_document,
+        lifespan=lifespan,
         middleware=[
-            Middleware(RequestLogMiddleware, name="producer"),
-            Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
             Middleware(
                 JsonCORSMiddleware,
                 allow_origins=settings.cors_allow_origins,
@@ -109,16 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_age=600,
             ),
         ],
-        exception_handlers={
-            HTTPException: http_exception_handler,
-            Exception: unexpected_error_handler,
-        },
-        lifespan=lifespan,
     )
-    # A trailing slash is a different route: answered 404, never redirected.
-    app.router.redirect_slashes = False
-    app.state.settings = settings
-    app.state.metrics = Metrics()
     app.state.admission = Admission(
         per_caller_per_minute=settings.admission_per_user_per_minute,
         per_caller_burst=settings.admission_per_user_burst,

@@ -14,25 +14,18 @@ import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from jobsearch.application import build_app
 from jobsearch.errors import ConfigurationError, InvalidMessageError
-from jobsearch.health import check_store, healthz, readiness
+from jobsearch.health import check_store, readiness
 from jobsearch.http import (
-    RequestLogMiddleware,
-    SecurityHeadersMiddleware,
     error_response,
-    http_exception_handler,
     read_body,
-    unexpected_error_handler,
 )
 from jobsearch.logs import log_fields
-from jobsearch.metrics import Metrics, metrics_endpoint
-from jobsearch.openapi import openapi_endpoint
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import Store, open_store
 from sink_app.delivery import check_content_type, parse_delivery
@@ -89,30 +82,17 @@ def create_app(
             finally:
                 await opened.close()
 
-    app = Starlette(
-        routes=[
+    return build_app(
+        "sink",
+        settings,
+        [
             Route("/process-job-search", process_search, methods=["POST"]),
             Route("/functions/v1/process-job-search", process_search, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
-            Route("/openapi.json", openapi_endpoint(build_document), methods=["GET"]),
         ],
-        middleware=[
-            Middleware(RequestLogMiddleware, name="sink"),
-            Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
-        ],
-        exception_handlers={
-            HTTPException: http_exception_handler,
-            Exception: unexpected_error_handler,
-        },
+        readyz=readyz,
+        openapi=build_document,
         lifespan=lifespan,
     )
-    # The connector treats a redirect as an error: a trailing slash is simply a 404.
-    app.router.redirect_slashes = False
-    app.state.settings = settings
-    app.state.metrics = Metrics()
-    return app
 
 
 async def process_search(request: Request) -> Response:
