@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from jobsearch.message import SearchMessage
@@ -58,6 +58,32 @@ class SearchSummary:
     updated_at: datetime
     completed_at: datetime | None
     jobs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC: every timestamp a store writes."""
+    return datetime.now(UTC)
+
+
+def to_iso(value: datetime | None) -> str | None:
+    """A timestamp as stored: ISO 8601 in UTC, or None."""
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def from_iso(value: str | None) -> datetime | None:
+    """A stored timestamp back as a datetime, or None."""
+    return datetime.fromisoformat(value) if value else None
+
+
+def search_filters(message: SearchMessage) -> dict[str, Any]:
+    """The filters recorded with a search."""
+    return {
+        "location": message.location,
+        "remote": message.remote,
+        "limit": message.limit,
+        "urls": [str(url) for url in message.urls],
+        "tbs": message.tbs,
+    }
 
 
 class Store(Protocol):

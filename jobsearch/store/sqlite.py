@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +19,15 @@ import aiosqlite
 from jobsearch.errors import StoreError
 from jobsearch.message import SearchMessage
 from jobsearch.posting import Posting
-from jobsearch.store.base import Claim, PageProgress, SearchSummary
+from jobsearch.store.base import (
+    Claim,
+    PageProgress,
+    SearchSummary,
+    from_iso,
+    search_filters,
+    to_iso,
+    utcnow,
+)
 
 SOURCE_TYPE = "web_search"
 _JOB_COLUMNS = (
@@ -45,18 +53,6 @@ ON CONFLICT (user_id, source_id) DO UPDATE SET
     raw_data = excluded.raw_data, search_id = excluded.search_id,
     trace_id = excluded.trace_id, updated_at = excluded.updated_at
 """  # noqa: S608
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 class SQLiteStore:
@@ -109,7 +105,7 @@ class SQLiteStore:
     ) -> Claim:
         """Take the lease when free, expired or already ours."""
         await self._insert_search(message, user_id, "processing")
-        now = _now()
+        now = utcnow()
         expires = now + timedelta(seconds=lease_seconds)
         updated = await self._execute(
             """UPDATE job_searches
@@ -118,7 +114,14 @@ class SQLiteStore:
                WHERE search_id = ? AND status IN ('queued', 'processing')
                  AND (lease_owner IS NULL OR lease_owner = ?
                       OR lease_expires_at < ?)""",
-            (owner, _iso(expires), _iso(now), str(message.search_id), owner, _iso(now)),
+            (
+                owner,
+                to_iso(expires),
+                to_iso(now),
+                str(message.search_id),
+                owner,
+                to_iso(now),
+            ),
         )
         if updated:
             return Claim("acquired", "processing", expires)
@@ -130,14 +133,14 @@ class SQLiteStore:
             raise StoreError("the search vanished while being claimed")
         if row["status"] in ("completed", "failed"):
             return Claim("finished", row["status"])
-        return Claim("busy", row["status"], _parse(row["lease_expires_at"]))
+        return Claim("busy", row["status"], from_iso(row["lease_expires_at"]))
 
     async def release(self, search_id: uuid.UUID, owner: str) -> None:
         """Drop our lease, keeping the search in progress."""
         await self._execute(
             """UPDATE job_searches SET lease_owner = NULL, lease_expires_at = NULL,
                updated_at = ? WHERE search_id = ? AND lease_owner = ?""",
-            (_iso(_now()), str(search_id), owner),
+            (to_iso(utcnow()), str(search_id), owner),
         )
 
     async def pages(self, search_id: uuid.UUID) -> dict[str, PageProgress]:
@@ -169,7 +172,7 @@ class SQLiteStore:
                 postings,
                 progress.content,
                 progress.attempts,
-                _iso(_now()),
+                to_iso(utcnow()),
             ),
         )
 
@@ -189,7 +192,7 @@ class SQLiteStore:
         trace_id: str | None,
     ) -> None:
         """Insert or update on (user_id, source_id)."""
-        now = _iso(_now())
+        now = to_iso(utcnow())
         values = (
             str(uuid.uuid4()),
             str(user_id),
@@ -209,8 +212,8 @@ class SQLiteStore:
             posting.salary_period,
             json.dumps(posting.tags),
             posting.apply_url,
-            _iso(posting.posted_at),
-            _iso(posting.expires_at),
+            to_iso(posting.posted_at),
+            to_iso(posting.expires_at),
             "active",
             json.dumps(posting.raw_data, default=str),
             str(search_id),
@@ -231,7 +234,7 @@ class SQLiteStore:
     ) -> None:
         """Store the final status and counts; only the lease holder may."""
         sid = str(search_id)
-        now = _iso(_now())
+        now = to_iso(utcnow())
         await self._execute(
             """UPDATE job_searches SET status = ?, errors = ?, failure_reason = ?,
                    jobs_found = (SELECT COUNT(*) FROM jobs WHERE search_id = ?),
@@ -288,14 +291,8 @@ class SQLiteStore:
     async def _insert_search(
         self, message: SearchMessage, user_id: uuid.UUID, status: str
     ) -> None:
-        now = _iso(_now())
-        filters = {
-            "location": message.location,
-            "remote": message.remote,
-            "limit": message.limit,
-            "urls": [str(url) for url in message.urls],
-            "tbs": message.tbs,
-        }
+        now = to_iso(utcnow())
+        filters = search_filters(message)
         await self._execute(
             """INSERT INTO job_searches (search_id, user_id, query, filters, status,
                    trace_id, created_at, updated_at)
@@ -365,8 +362,8 @@ def _summary_from_row(row: sqlite3.Row, jobs: list[dict[str, Any]]) -> SearchSum
         errors=json.loads(row["errors"]),
         failure_reason=row["failure_reason"],
         trace_id=row["trace_id"],
-        created_at=_parse(row["created_at"]) or _now(),
-        updated_at=_parse(row["updated_at"]) or _now(),
-        completed_at=_parse(row["completed_at"]),
+        created_at=from_iso(row["created_at"]) or utcnow(),
+        updated_at=from_iso(row["updated_at"]) or utcnow(),
+        completed_at=from_iso(row["completed_at"]),
         jobs=jobs,
     )

@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -33,7 +33,15 @@ from jobsearch.errors import StoreError
 from jobsearch.logs import log_fields
 from jobsearch.message import SearchMessage
 from jobsearch.posting import Posting
-from jobsearch.store.base import Claim, PageProgress, SearchSummary
+from jobsearch.store.base import (
+    Claim,
+    PageProgress,
+    SearchSummary,
+    from_iso,
+    search_filters,
+    to_iso,
+    utcnow,
+)
 from jobsearch.store.postgrest_errors import (
     api_store_error,
     is_duplicate,
@@ -59,18 +67,6 @@ class _Request(Protocol):
     def execute(self) -> Awaitable[Any]: ...
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def job_row(
     posting: Posting,
     *,
@@ -94,7 +90,7 @@ def job_row(
         "raw_data": raw_data,
         "search_id": str(search_id),
         "trace_id": trace_id,
-        "updated_at": _iso(now),
+        "updated_at": to_iso(now),
     }
 
 
@@ -110,18 +106,7 @@ def page_row(
         "postings": [p.model_dump(mode="json") for p in progress.postings],
         "content": progress.content,
         "attempts": progress.attempts,
-        "updated_at": _iso(now),
-    }
-
-
-def search_filters(message: SearchMessage) -> dict[str, Any]:
-    """The filters recorded with a search."""
-    return {
-        "location": message.location,
-        "remote": message.remote,
-        "limit": message.limit,
-        "urls": [str(url) for url in message.urls],
-        "tbs": message.tbs,
+        "updated_at": to_iso(now),
     }
 
 
@@ -219,7 +204,9 @@ class SupabaseStore:
         data = await self._read(self.client.rpc("claim_job_search", params), "claim")
         if not isinstance(data, dict) or data.get("outcome") not in _OUTCOMES:
             raise StoreError("claim_job_search answered an unexpected shape")
-        return Claim(data["outcome"], data["status"], _parse(data["lease_expires_at"]))
+        return Claim(
+            data["outcome"], data["status"], from_iso(data["lease_expires_at"])
+        )
 
     async def release(self, search_id: uuid.UUID, owner: str) -> None:
         """Drop our lease, keeping the search in progress."""
@@ -240,7 +227,7 @@ class SupabaseStore:
     async def save_page(self, search_id: uuid.UUID, progress: PageProgress) -> None:
         """Upsert one page row on (search_id, url)."""
         query = self.client.table("search_pages").upsert(
-            page_row(search_id, progress, _now()),
+            page_row(search_id, progress, utcnow()),
             on_conflict="search_id,url",
             returning=ReturnMethod.minimal,
         )
@@ -266,7 +253,11 @@ class SupabaseStore:
     ) -> None:
         """Insert or update on (user_id, source_id); a duplicate is already stored."""
         row = job_row(
-            posting, user_id=user_id, search_id=search_id, trace_id=trace_id, now=_now()
+            posting,
+            user_id=user_id,
+            search_id=search_id,
+            trace_id=trace_id,
+            now=utcnow(),
         )
         query = self.client.table("jobs").upsert(
             row, on_conflict=JOB_CONFLICT, returning=ReturnMethod.minimal
@@ -381,8 +372,8 @@ def _summary_from_row(row: dict[str, Any], jobs: list[dict[str, Any]]) -> Search
         errors=row["errors"] or [],
         failure_reason=row["failure_reason"],
         trace_id=row["trace_id"],
-        created_at=_parse(row["created_at"]) or _now(),
-        updated_at=_parse(row["updated_at"]) or _now(),
-        completed_at=_parse(row["completed_at"]),
+        created_at=from_iso(row["created_at"]) or utcnow(),
+        updated_at=from_iso(row["updated_at"]) or utcnow(),
+        completed_at=from_iso(row["completed_at"]),
         jobs=jobs,
     )
