@@ -17,18 +17,6 @@ from jobsearch.settings import Settings
 from jobsearch.store import Store
 from sink_app.pipeline.enrich import Enricher, LocalEnricher
 from sink_app.pipeline.fetch import PageFetcher, PageReader
-from sink_app.pipeline.firecrawl import (
-    FirecrawlScraper,
-    FirecrawlSource,
-    build_firecrawl_client,
-    close_firecrawl_client,
-    firecrawl_config,
-)
-from sink_app.pipeline.openai_enrich import (
-    OpenAIEnricher,
-    build_openai_client,
-    openai_config,
-)
 from sink_app.pipeline.source import SearchProvider, Source
 
 
@@ -52,27 +40,45 @@ async def pipeline_services(
     enricher: Enricher | None = None,
 ) -> AsyncIterator[Services]:
     """Open the configured clients, yield the services, close the clients."""
-    firecrawl_settings = firecrawl_config(settings)
-    openai_settings = openai_config(settings)
     async with contextlib.AsyncExitStack() as stack:
         reader: PageReader = PageFetcher(client, settings)
-        if firecrawl_settings is not None:
-            firecrawl = build_firecrawl_client(firecrawl_settings)
-            stack.push_async_callback(close_firecrawl_client, firecrawl)
-            reader = FirecrawlScraper(firecrawl, firecrawl_settings)
-            user_sources = getattr(store, "user_sources", None)
-            provider = provider or FirecrawlSource(
-                firecrawl, firecrawl_settings, user_sources=user_sources
-            )
-        if enricher is None and openai_settings is not None:
-            model = build_openai_client(openai_settings)
-            stack.push_async_callback(model.close)
-            enricher = OpenAIEnricher(model, openai_settings)
+        if settings.firecrawl_api_key:
+            reader, found = await _firecrawl(settings, store, stack)
+            provider = provider or found
+        if enricher is None and settings.openai_api_key:
+            enricher = await _openai(settings, stack)
         chosen = enricher or LocalEnricher()
         description = {
             "source": provider.name if provider else "urls-only",
-            "reader": "firecrawl" if firecrawl_settings else "keyless",
+            "reader": "keyless" if isinstance(reader, PageFetcher) else "firecrawl",
             "enrichment": chosen.name,
             "store": type(store).__name__,
         }
         yield Services(Source(provider), reader, chosen, description)
+
+
+# The SDKs are imported only when selected: together they cost about 45 MB of memory.
+
+
+async def _firecrawl(
+    settings: Settings, store: Store, stack: contextlib.AsyncExitStack
+) -> tuple[PageReader, SearchProvider]:
+    from sink_app.pipeline import firecrawl
+
+    config = firecrawl.firecrawl_config(settings)
+    assert config is not None
+    client = firecrawl.build_firecrawl_client(config)
+    stack.push_async_callback(firecrawl.close_firecrawl_client, client)
+    user_sources = getattr(store, "user_sources", None)
+    source = firecrawl.FirecrawlSource(client, config, user_sources=user_sources)
+    return firecrawl.FirecrawlScraper(client, config), source
+
+
+async def _openai(settings: Settings, stack: contextlib.AsyncExitStack) -> Enricher:
+    from sink_app.pipeline import openai_enrich
+
+    config = openai_enrich.openai_config(settings)
+    assert config is not None
+    model = openai_enrich.build_openai_client(config)
+    stack.push_async_callback(model.close)
+    return openai_enrich.OpenAIEnricher(model, config)

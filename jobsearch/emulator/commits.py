@@ -35,6 +35,11 @@ class Committer:
         self._failure: StoreError | None = None
         self._writer: asyncio.Task[None] | None = None
 
+    @property
+    def failure(self) -> StoreError | None:
+        """The failed write that stopped this committer, until it is reopened."""
+        return self._failure
+
     async def commit(
         self, source: Record, reports: Sequence[tuple[str, NewRecord]]
     ) -> None:

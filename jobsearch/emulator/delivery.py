@@ -17,9 +17,10 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-import httpx2 as httpx
+import aiohttp
 
 from jobsearch.connector.config import ConnectorConfig
+from jobsearch.emulator import wire
 from jobsearch.emulator.body import render_body, render_url, request_headers
 from jobsearch.emulator.commits import Committer
 from jobsearch.emulator.log import EventLog, NewRecord, Record
@@ -58,7 +59,7 @@ class Deliverer:
 
     config: ConnectorConfig
     log: EventLog
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     names: TopicNames = field(default_factory=TopicNames)
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -187,19 +188,8 @@ class Deliverer:
 
     async def _attempt(self, method: str, url: str, payload: bytes | None) -> Outcome:
         headers = request_headers(self.config, with_body=payload is not None)
-        timeout = httpx.Timeout(
-            self.config.http_request_timeout_ms / 1000,
-            connect=self.config.http_connect_timeout_ms / 1000,
-        )
-        try:
-            response = await self.client.request(
-                method, url, content=payload, headers=headers, timeout=timeout
-            )
-        except httpx.HTTPError as exc:
-            name = type(exc).__name__
-            return Outcome(url, exception=name, error_message=str(exc) or name)
-        return Outcome(
-            url, response.status_code, response.reason_phrase, response.content
+        return await wire.exchange(
+            self.client, method, url, payload=payload, headers=headers
         )
 
 

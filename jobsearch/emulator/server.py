@@ -10,10 +10,11 @@ from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
-import httpx2 as httpx
+import aiohttp
 import uvicorn
 
 from jobsearch.connector.config import ConnectorConfig
+from jobsearch.emulator import wire
 from jobsearch.emulator.body import USER_AGENT
 from jobsearch.emulator.delivery import Deliverer
 from jobsearch.emulator.limits import ClusterLimits
@@ -64,7 +65,7 @@ class Emulator:
         self.poll_seconds = poll_seconds
         self.log: EventLog | None = None
         self.connector: SinkConnector | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._server: _Server | None = None
         self._serving: asyncio.Task[None] | None = None
 
@@ -103,7 +104,7 @@ class Emulator:
         if self.connector is not None:
             await self.connector.stop()
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
         if self.log is not None:
             self.log.close()
         self._server = self._serving = self._client = self.log = None
@@ -143,8 +144,10 @@ class Emulator:
                 "connector properties the emulator does not honour",
                 extra=log_fields(properties=",".join(ignored)),
             )
-        self._client = httpx.AsyncClient(
-            follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        self._client = wire.open_session(
+            USER_AGENT,
+            connect_ms=self.config.http_connect_timeout_ms,
+            request_ms=self.config.http_request_timeout_ms,
         )
         deliverer = Deliverer(self.config, log, self._client, self.names)
         self.connector = SinkConnector(deliverer, poll_seconds=self.poll_seconds)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from jobsearch.settings import Settings
 from jobsearch.store.base import Claim, PageProgress, SearchSummary, Store
 from jobsearch.store.sqlite import SQLiteStore
-from jobsearch.store.supabase import SupabaseStore
 
 __all__ = [
     "Claim",
@@ -13,7 +12,6 @@ __all__ = [
     "SQLiteStore",
     "SearchSummary",
     "Store",
-    "SupabaseStore",
     "open_store",
 ]
 
@@ -21,6 +19,9 @@ __all__ = [
 def open_store(settings: Settings) -> Store:
     """The store that the settings select (call `open()` before use)."""
     if settings.supabase_url and settings.supabase_service_role_key:
+        # Imported only when selected: the Supabase SDK costs about 13 MB.
+        from jobsearch.store.supabase import SupabaseStore
+
         return SupabaseStore(
             settings.supabase_url,
             settings.supabase_service_role_key,

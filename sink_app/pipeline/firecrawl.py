@@ -57,7 +57,7 @@ from jobsearch.errors import JobSearchError, UpstreamError
 from jobsearch.logs import log_fields
 from jobsearch.message import SearchMessage
 from sink_app.pipeline.fetch import FetchError, Page
-from sink_app.pipeline.source import FoundPage
+from sink_app.pipeline.source import FoundPage, ProviderFailedError
 
 logger = logging.getLogger("jobsearch.sink.firecrawl")
 
@@ -134,20 +134,6 @@ class FirecrawlConfig:
     blocked_domains: tuple[str, ...] = ()
     retry_budget_seconds: float = 8.0
     max_rate_limit_retries: int = 2
-
-
-class ProviderFailedError(JobSearchError):
-    """A provider refuses the account (no credits, bad key): fail the search visibly.
-
-    Retrying cannot help until someone acts, so the runner records the search as
-    failed with `code` (e.g. `scraper_credits_exhausted`) and `reason` instead.
-    """
-
-    def __init__(self, service: str, code: str, reason: str) -> None:
-        super().__init__(f"{service}: {reason}")
-        self.service = service
-        self.code = code
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,7 @@ from jobsearch.store.base import PageState
 from sink_app.pipeline.enrich import Enricher
 from sink_app.pipeline.extract import extract_postings
 from sink_app.pipeline.fetch import FetchError, PageReader
-from sink_app.pipeline.firecrawl import ProviderFailedError
-from sink_app.pipeline.source import NoProviderError, Source
+from sink_app.pipeline.source import NoProviderError, ProviderFailedError, Source
 
 logger = logging.getLogger("jobsearch.sink.runner")
 

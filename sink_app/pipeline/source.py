@@ -26,6 +26,20 @@ class NoProviderError(JobSearchError):
     """The search has no URLs and no search provider is configured."""
 
 
+class ProviderFailedError(JobSearchError):
+    """A provider refuses the account (no credits, bad key): fail the search visibly.
+
+    Retrying cannot help until someone acts, so the runner records the search as
+    failed with `code` (e.g. `scraper_credits_exhausted`) and `reason` instead.
+    """
+
+    def __init__(self, service: str, code: str, reason: str) -> None:
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.code = code
+        self.reason = reason
+
+
 class SearchProvider(Protocol):
     """Finds job pages for a query (Firecrawl in production)."""
 

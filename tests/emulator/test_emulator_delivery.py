@@ -8,6 +8,7 @@ import logging
 import random
 from pathlib import Path
 
+import httpx
 import pytest
 from emulator_support import (
     TOKEN,
@@ -21,9 +22,10 @@ from emulator_support import (
 )
 
 from jobsearch.connector.config import ConnectorConfig
-from jobsearch.emulator import Emulator
+from jobsearch.emulator import Emulator, EventLog
 from jobsearch.emulator.body import java_string
 from jobsearch.emulator.delivery import backoff_seconds
+from jobsearch.emulator.tasks import READ_AHEAD
 
 VALUE = {"search_id": "s-1", "query": "python", "limit": 5, "remote": True}
 BARE = b'{"search_id":"s-1","query":"python","limit":5,"remote":true}'
@@ -324,3 +326,38 @@ def test_backoff_exponential_with_jitter_stays_in_band() -> None:
 def test_java_string_matches_connector_string_format(value: object, text: str) -> None:
     """The string body format renders values as Java's toString does."""
     assert java_string(value) == text
+
+
+async def test_delivery_more_records_than_read_ahead_all_in_order_and_committed(
+    tmp_path: Path, capture: CaptureServer
+) -> None:
+    """300 records of one partition (past one read-ahead) arrive in order, committed."""
+    count = READ_AHEAD + 44
+    emulator = _emulator(tmp_path, capture, **{"tasks.max": "1"})
+    async with emulator:
+        await _produce_many(emulator, [{"n": n} for n in range(count)], key="same")
+        await wait_for(lambda: len(capture.requests) == count)
+    log = EventLog(emulator.database)
+    try:
+        committed = [log.committed("connect-lcc-local", TOPIC, p) for p in range(3)]
+    finally:
+        log.close()
+
+    assert [json.loads(r.body)["n"] for r in capture.requests] == list(range(count))
+    assert sorted(committed) == [0, 0, count]
+    assert len(records(emulator.database, "success-lcc-local")) == count
+
+
+async def _produce_many(emulator: Emulator, values: list[object], key: str) -> None:
+    body = "".join(
+        json.dumps({"key": {"type": "STRING", "data": key},
+                    "value": {"type": "JSON", "data": value}})
+        for value in values
+    )  # fmt: skip
+    async with httpx.AsyncClient(base_url=emulator.url) as client:
+        response = await client.post(
+            f"/kafka/v3/clusters/lkc-local/topics/{TOPIC}/records",
+            content=body, headers={"Content-Type": "application/json"},
+            auth=("local", "local"),
+        )  # fmt: skip
+    assert response.text.count('"error_code":200') == len(values)
