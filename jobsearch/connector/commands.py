@@ -36,7 +36,10 @@ OutOption = Annotated[Path, typer.Option("--out", help="Where to write (mode 060
 
 @app.command()
 def render(file: FileArgument = DEFAULT_FILE, out: OutOption = DEFAULT_OUT) -> None:
-    """Fill placeholders from the environment and .env; write owner-only."""
+    """Fill placeholders from the environment and .env; write owner-only.
+
+    Example: jobsearch connector render --out var/connector/http-sink.rendered.json
+    """
     config = _or_exit(lambda: render_connector(file, load_env()))
     write_rendered(config, out)
     console.print_json(json.dumps(mask_config(config)))
@@ -45,7 +48,10 @@ def render(file: FileArgument = DEFAULT_FILE, out: OutOption = DEFAULT_OUT) -> N
 
 @app.command()
 def lint(file: FileArgument = DEFAULT_FILE) -> None:
-    """Check the file against the CLI's rules and the record-losing defaults."""
+    """Check the file against the CLI's rules and the record-losing defaults.
+
+    Example: jobsearch connector lint connector/http-sink.json
+    """
     findings = lint_document(_or_exit(lambda: load_connector_document(file)))
     _show(findings)
     if has_errors(findings):
@@ -64,7 +70,10 @@ def apply(
     ] = None,
     out: OutOption = DEFAULT_OUT,
 ) -> None:
-    """Render, lint, then create or update the connector with the Confluent CLI."""
+    """Render, lint, then create or update the connector with the Confluent CLI.
+
+    Example: jobsearch connector apply --cluster lkc-abc123
+    """
     env = load_env()
     target = cluster or env.get("CONFLUENT_CLUSTER_ID")
     result = _or_exit(

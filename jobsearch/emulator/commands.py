@@ -82,7 +82,10 @@ def list_errors(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
     topic: TopicOption = _DEFAULT_ERROR_TOPIC,
 ) -> None:
-    """Every record in the error topic, with what went wrong."""
+    """Every record in the error topic, with what went wrong.
+
+    Example: jobsearch errors list --json
+    """
     with _open_log() as log:
         rows = [_summary(record) for record in log.records(topic)]
     if as_json:
@@ -105,7 +108,10 @@ def replay_errors(
     ] = False,
     topic: TopicOption = _DEFAULT_ERROR_TOPIC,
 ) -> None:
-    """Re-append the original records so the running emulator delivers them again."""
+    """Re-append the original records so the running emulator delivers them again.
+
+    Example: jobsearch errors replay --all
+    """
     if bool(offsets) == replay_all:
         stderr.print("give either --all or one or more OFFSETs")
         raise typer.Exit(2)
