@@ -197,7 +197,11 @@ def _summary(record: Record) -> dict[str, Any]:
         "input": "/".join(part or "?" for part in source),
         "status_code": record.header("status_code"),
         "reason_phrase": record.header("reason_phrase"),
-        "error_message": record.header("error_message") or record.header("exception"),
+        "error_message": (
+            record.header("error_message")
+            or record.header("exception")
+            or record.header("response_content")
+        ),
         "url": record.header("url"),
         "replayed": record.replayed,
     }
