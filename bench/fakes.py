@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from starlette.types import Receive, Scope, Send
@@ -108,6 +109,13 @@ class SlowStore:
         """Delayed write."""
         await self._write()
         await self._inner.record_queued(message, user_id)
+
+    async def record_queued_many(
+        self, searches: Sequence[tuple[SearchMessage, uuid.UUID]]
+    ) -> None:
+        """Delayed write."""
+        await self._write()
+        await self._inner.record_queued_many(searches)
 
     async def claim(self, *args: Any, **kwargs: Any) -> Any:
         """Delayed write."""

@@ -18,7 +18,6 @@ from jobsearch.application import build_app
 from jobsearch.errors import (
     AuthenticationError,
     InvalidMessageError,
-    StoreError,
     UpstreamError,
 )
 from jobsearch.health import check, check_store, readiness
@@ -29,13 +28,13 @@ from jobsearch.http import (
     trace_id_from,
 )
 from jobsearch.logs import log_fields
-from jobsearch.message import SearchMessage
 from jobsearch.settings import Settings, load_settings
-from jobsearch.store import Store, open_store
+from jobsearch.store import open_store
 from producer_app.admission import Admission
 from producer_app.auth import TokenVerifier
 from producer_app.confluent import ConfluentProducer, build_rest_client
 from producer_app.openapi import build_document
+from producer_app.queued import QueuedNotes
 from producer_app.request import RequestFieldsError, parse_request, to_message
 from producer_app.status import search_status
 from producer_app.streaming import StreamingProducer
@@ -66,12 +65,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
             app.state.verifier = TokenVerifier(settings, auth_client)
             app.state.store = store
+            app.state.queued = QueuedNotes(store)
+            app.state.queued.start()
             logger.info("producer ready", extra=log_fields(rest_url=settings.rest_url))
             try:
                 yield
             finally:
                 if isinstance(app.state.producer, StreamingProducer):
                     await app.state.producer.aclose()
+                await app.state.queued.close()
                 await store.close()
 
     app = build_app(
@@ -147,7 +149,8 @@ async def submit_search(request: Request) -> Response:
         return _upstream_failure(exc, headers)
 
     request.app.state.metrics.produce.labels("ok").inc()
-    await _note_queued(request.app.state.store, message, settings, user_id)
+    owner = user_id or uuid.UUID(settings.local_user_id)
+    request.app.state.queued.note(message, owner)
     status_url = f"/jobs-search/{message.search_id}"
     return JSONResponse(
         {
@@ -245,14 +248,3 @@ def _upstream_failure(exc: UpstreamError, headers: dict[str, str]) -> Response:
         headers=headers,
         retryAfterSeconds=retry_after,
     )
-
-
-async def _note_queued(
-    store: Store, message: SearchMessage, settings: Settings, user_id: uuid.UUID | None
-) -> None:
-    owner = user_id or uuid.UUID(settings.local_user_id)
-    try:
-        await store.record_queued(message, owner)
-    except StoreError:
-        # The record is already in Kafka; the sink creates the row if this fails.
-        logger.warning("could not note the queued search", exc_info=True)

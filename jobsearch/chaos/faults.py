@@ -11,7 +11,7 @@ import contextlib
 import random
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Literal, TypeVar
 
 import sink_app.app
@@ -83,6 +83,12 @@ class FaultyStore:
     async def record_queued(self, message: SearchMessage, user_id: uuid.UUID) -> None:
         """Note a queued search, perhaps failing."""
         await self._call(lambda: self._inner.record_queued(message, user_id))
+
+    async def record_queued_many(
+        self, searches: Sequence[tuple[SearchMessage, uuid.UUID]]
+    ) -> None:
+        """Note queued searches, perhaps failing."""
+        await self._call(lambda: self._inner.record_queued_many(searches))
 
     async def claim(
         self,

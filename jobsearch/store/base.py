@@ -7,6 +7,7 @@ write is idempotent, so a redelivered record can repeat any step without a dupli
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -100,6 +101,11 @@ class Store(Protocol):
 
     async def record_queued(self, message: SearchMessage, user_id: uuid.UUID) -> None:
         """Note an accepted search before the sink sees it; no-op when it exists."""
+
+    async def record_queued_many(
+        self, searches: Sequence[tuple[SearchMessage, uuid.UUID]]
+    ) -> None:
+        """`record_queued` for many searches in one write."""
 
     async def claim(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -76,6 +77,9 @@ class SQLiteStore:
             self._db = await aiosqlite.connect(self._path, timeout=10.0)
             self._db.row_factory = aiosqlite.Row
             await self._db.execute("PRAGMA busy_timeout = 10000")
+            # In WAL mode NORMAL survives a crash of the process; only a power cut may
+            # lose the last commits, and every write here is redone on redelivery.
+            await self._db.execute("PRAGMA synchronous = NORMAL")
             await self._db.execute("PRAGMA foreign_keys = ON")
             schema = resources.files("jobsearch.store").joinpath("schema.sql")
             await self._db.executescript(schema.read_text(encoding="utf-8"))
@@ -94,7 +98,22 @@ class SQLiteStore:
 
     async def record_queued(self, message: SearchMessage, user_id: uuid.UUID) -> None:
         """Insert the search as queued unless it is already known."""
-        await self._insert_search(message, user_id, "queued")
+        await self.record_queued_many([(message, user_id)])
+
+    async def record_queued_many(
+        self, searches: Sequence[tuple[SearchMessage, uuid.UUID]]
+    ) -> None:
+        """Insert each search as queued unless known, in one transaction."""
+        now = to_iso(utcnow())
+        rows = [
+            _search_row(message, user_id, "queued", now)
+            for message, user_id in searches
+        ]
+        try:
+            await self.db.executemany(_INSERT_SEARCH, rows)
+            await self.db.commit()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite write failed: {type(exc).__name__}") from exc
 
     async def claim(
         self,
@@ -291,23 +310,8 @@ class SQLiteStore:
     async def _insert_search(
         self, message: SearchMessage, user_id: uuid.UUID, status: str
     ) -> None:
-        now = to_iso(utcnow())
-        filters = search_filters(message)
-        await self._execute(
-            """INSERT INTO job_searches (search_id, user_id, query, filters, status,
-                   trace_id, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (search_id) DO NOTHING""",
-            (
-                str(message.search_id),
-                str(user_id),
-                message.query,
-                json.dumps(filters),
-                status,
-                message.trace_id,
-                now,
-                now,
-            ),
-        )
+        row = _search_row(message, user_id, status, to_iso(utcnow()))
+        await self._execute(_INSERT_SEARCH, row)
 
     async def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
         try:
@@ -329,6 +333,28 @@ class SQLiteStore:
             return list(await self.db.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite read failed: {type(exc).__name__}") from exc
+
+
+_INSERT_SEARCH = """
+INSERT INTO job_searches (search_id, user_id, query, filters, status, trace_id,
+    created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (search_id) DO NOTHING
+"""
+
+
+def _search_row(
+    message: SearchMessage, user_id: uuid.UUID, status: str, now: str | None
+) -> tuple[Any, ...]:
+    return (
+        str(message.search_id),
+        str(user_id),
+        message.query,
+        json.dumps(search_filters(message)),
+        status,
+        message.trace_id,
+        now,
+        now,
+    )
 
 
 def _page_from_row(row: sqlite3.Row) -> PageProgress:

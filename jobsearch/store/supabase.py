@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -168,16 +168,25 @@ class SupabaseStore:
 
     async def record_queued(self, message: SearchMessage, user_id: uuid.UUID) -> None:
         """Insert the search as queued unless it is already known."""
-        row = {
-            "search_id": str(message.search_id),
-            "user_id": str(user_id),
-            "query": message.query,
-            "filters": search_filters(message),
-            "status": "queued",
-            "trace_id": message.trace_id,
-        }
+        await self.record_queued_many([(message, user_id)])
+
+    async def record_queued_many(
+        self, searches: Sequence[tuple[SearchMessage, uuid.UUID]]
+    ) -> None:
+        """Insert each search as queued unless known, in one request."""
+        rows = [
+            {
+                "search_id": str(message.search_id),
+                "user_id": str(user_id),
+                "query": message.query,
+                "filters": search_filters(message),
+                "status": "queued",
+                "trace_id": message.trace_id,
+            }
+            for message, user_id in searches
+        ]
         query = self.client.table("job_searches").upsert(
-            row,
+            rows[0] if len(rows) == 1 else rows,
             on_conflict="search_id",
             ignore_duplicates=True,
             returning=ReturnMethod.minimal,
