@@ -12,6 +12,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import stamina.instrumentation
+
 from jobsearch.settings import Settings
 
 
@@ -67,6 +69,23 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # aiosqlite logs every statement with its parameters at DEBUG: user data.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    stamina.instrumentation.set_on_retry_hooks([log_retry])
+
+
+def log_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    """One WARNING line per scheduled retry: what, which try, how long, why.
+
+    Never the call's arguments: they can carry request bodies.
+    """
+    logging.getLogger("jobsearch.retry").warning(
+        "retry scheduled",
+        extra=log_fields(
+            operation=details.name,
+            retry=details.retry_num,
+            wait_s=round(details.wait_for, 3),
+            cause=type(details.caused_by).__name__,
+        ),
+    )
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
