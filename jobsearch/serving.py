@@ -52,7 +52,8 @@ class BackgroundServer:
 
     async def start(self) -> None:
         """Bind, run the lifespan and start accepting; raises `ServerStartError`."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self._host, self._port))

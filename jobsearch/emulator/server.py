@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
 import aiohttp
-import uvicorn
 
 from jobsearch.connector.config import ConnectorConfig
 from jobsearch.emulator import wire
@@ -22,20 +19,11 @@ from jobsearch.emulator.log import EventLog
 from jobsearch.emulator.reports import TopicNames
 from jobsearch.emulator.rest import RestState, create_rest_app
 from jobsearch.emulator.tasks import SinkConnector, TaskState, unhonoured_properties
-from jobsearch.errors import ConfigurationError
 from jobsearch.logs import log_fields
+from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings, sqlite_path_from_url
 
 logger = logging.getLogger("jobsearch.emulator")
-_STARTUP_SECONDS = 10.0
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers: the caller owns the process signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 class Emulator:
@@ -66,8 +54,7 @@ class Emulator:
         self.log: EventLog | None = None
         self.connector: SinkConnector | None = None
         self._client: aiohttp.ClientSession | None = None
-        self._server: _Server | None = None
-        self._serving: asyncio.Task[None] | None = None
+        self._server: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
@@ -86,10 +73,8 @@ class Emulator:
         self.log = log
         for topic in self.names.all():
             await asyncio.to_thread(log.ensure_topic, topic, 1)
-        sock = self._bind()
-        self.port = sock.getsockname()[1]
         await self._start_connector(log)
-        await self._serve(sock, log)
+        await self._serve(log)
         logger.info(
             "emulator started",
             extra=log_fields(url=self.url, database=str(self.database),
@@ -98,16 +83,15 @@ class Emulator:
 
     async def stop(self) -> None:
         """Stop serving and delivering; committed offsets are already durable."""
-        if self._server is not None and self._serving is not None:
-            self._server.should_exit = True
-            await self._serving
+        if self._server is not None:
+            await self._server.stop()
         if self.connector is not None:
             await self.connector.stop()
         if self._client is not None:
             await self._client.close()
         if self.log is not None:
             self.log.close()
-        self._server = self._serving = self._client = self.log = None
+        self._server = self._client = self.log = None
         logger.info("emulator stopped", extra=log_fields(url=self.url))
 
     async def __aenter__(self) -> Emulator:
@@ -121,19 +105,6 @@ class Emulator:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
-
-    def _bind(self) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise ConfigurationError(
-                f"emulator cannot listen on {self.host}:{self.port}"
-            ) from exc
-        return sock
 
     async def _start_connector(self, log: EventLog) -> None:
         if self.config is None:
@@ -153,7 +124,7 @@ class Emulator:
         self.connector = SinkConnector(deliverer, poll_seconds=self.poll_seconds)
         await self.connector.start(log)
 
-    async def _serve(self, sock: socket.socket, log: EventLog) -> None:
+    async def _serve(self, log: EventLog) -> None:
         key, secret = self.settings.rest_credentials
         state = RestState(
             cluster_id=self.settings.cluster_id,
@@ -163,16 +134,8 @@ class Emulator:
             on_append=self.connector.notify if self.connector else lambda: None,
             limits=ClusterLimits() if self.settings.emulator_limit_mode else None,
         )
-        config = uvicorn.Config(
-            create_rest_app(state), lifespan="off", log_config=None, access_log=False
+        self._server = BackgroundServer(
+            create_rest_app(state), host=self.host, port=self.port
         )
-        self._server = _Server(config)
-        self._serving = asyncio.create_task(self._server.serve(sockets=[sock]))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _STARTUP_SECONDS
-        while not self._server.started and loop.time() < deadline:
-            if self._serving.done():
-                break
-            await asyncio.sleep(0.01)
-        if not self._server.started:
-            raise ConfigurationError("emulator REST server did not start")
+        await self._server.start()
+        self.port = self._server.port
