@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -114,3 +116,18 @@ class BackgroundServer:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def lazy_app(factory: Callable[[], Any]) -> Callable[[str], Any]:
+    """A module `__getattr__` whose `app` is built by `factory` on first access.
+
+    `uvicorn package:app` then works, while importing the package reads no settings.
+    """
+    build = functools.cache(factory)
+
+    def module_getattr(name: str) -> Any:
+        if name == "app":
+            return build()
+        raise AttributeError(name)
+
+    return module_getattr

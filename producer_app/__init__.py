@@ -6,18 +6,15 @@ the package's modules never reads settings.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
+from jobsearch.serving import lazy_app
 
-@cache
-def _default_app() -> Any:
+
+def _create() -> Any:
     from producer_app.app import create_app
 
     return create_app()
 
 
-def __getattr__(name: str) -> Any:
-    if name == "app":
-        return _default_app()
-    raise AttributeError(name)
+__getattr__ = lazy_app(_create)
