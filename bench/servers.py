@@ -80,7 +80,7 @@ def bare_forwarder() -> ASGIApp:
 
 def producer() -> ASGIApp:
     """producer_app; `BENCH_PRODUCE_MODE=stream` swaps in the streaming producer."""
-    from producer_app.app import create_app
+    from producer_app.main import create_app
     from producer_app.streaming import StreamingProducer
 
     settings = load_settings()
@@ -133,11 +133,11 @@ class TrivialSink:
 
 def sink() -> ASGIApp:
     """sink_app with a slow search, slow model and a store whose writes cost 20 ms."""
-    import sink_app.app as sink_module
+    import sink_app.main as sink_module
     from bench.fakes import SlowModel, SlowSearch, SlowStore
 
     opener = sink_module.open_store  # type: ignore[attr-defined]
-    # sink_app.app has no store parameter yet; the report proposes one.
+    # sink_app.main has no store parameter yet; the report proposes one.
     sink_module.open_store = lambda settings: SlowStore(opener(settings))  # type: ignore[attr-defined]
     provider = SlowSearch(os.environ["BENCH_PAGES_URL"])
     return sink_module.create_app(

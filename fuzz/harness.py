@@ -27,8 +27,8 @@ from starlette.applications import Starlette
 from jobsearch.emulator import Emulator
 from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings
-from producer_app.app import create_app as create_producer
-from sink_app.app import create_app as create_sink
+from producer_app.main import create_app as create_producer
+from sink_app.main import create_app as create_sink
 from sink_app.pipeline.enrich import LocalEnricher
 from sink_app.pipeline.fetch import PageFetcher
 from sink_app.pipeline.netguard import IPAddress

@@ -71,7 +71,7 @@ def producer(
     Example: jobsearch producer --port 8000
     """
     _settings()
-    _serve("producer_app.app:create_app", host, port)
+    _serve("producer_app.main:create_app", host, port)
 
 
 @app.command()
@@ -84,7 +84,7 @@ def sink(
     Example: SINK_BEARER_TOKEN=... jobsearch sink --port 8001
     """
     _settings()
-    _serve("sink_app.app:create_app", host, port)
+    _serve("sink_app.main:create_app", host, port)
 
 
 @app.command()

@@ -64,8 +64,8 @@ async def local_stack(
     connector_file: Path = CONNECTOR_FILE,
 ) -> AsyncIterator[RunningStack]:
     """Run the three parts until the block ends, then stop them in reverse."""
-    from producer_app.app import create_app as create_producer
-    from sink_app.app import create_app as create_sink
+    from producer_app.main import create_app as create_producer
+    from sink_app.main import create_app as create_sink
 
     token = _connector_token(settings)
     sink_settings = settings

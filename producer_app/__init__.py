@@ -12,7 +12,7 @@ from jobsearch.serving import lazy_app
 
 
 def _create() -> Any:
-    from producer_app.app import create_app
+    from producer_app.main import create_app
 
     return create_app()
 

@@ -12,7 +12,7 @@ from jobsearch.serving import lazy_app
 
 
 def _create() -> Any:
-    from sink_app.app import create_app
+    from sink_app.main import create_app
 
     return create_app()
 

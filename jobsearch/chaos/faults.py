@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Literal, TypeVar
 
-import sink_app.app
+import sink_app.main
 from jobsearch.errors import StoreError
 from jobsearch.message import SearchMessage
 from jobsearch.posting import Posting
@@ -166,16 +166,16 @@ class FaultyStore:
 def faulty_sink_store(dice: Dice) -> Iterator[None]:
     """While the block runs, every sink app started opens its store through faults.
 
-    `sink_app.app.create_app` has no store parameter, so the name its lifespan calls
+    `sink_app.main.create_app` has no store parameter, so the name its lifespan calls
     is swapped for the duration of the run and restored afterwards.
     """
-    original = sink_app.app.open_store  # type: ignore[attr-defined]
+    original = sink_app.main.open_store  # type: ignore[attr-defined]
 
     def open_faulty(settings: Settings) -> Store:
         return FaultyStore(original(settings), dice)
 
-    sink_app.app.open_store = open_faulty  # type: ignore[attr-defined]
+    sink_app.main.open_store = open_faulty  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        sink_app.app.open_store = original  # type: ignore[attr-defined]
+        sink_app.main.open_store = original  # type: ignore[attr-defined]

@@ -35,8 +35,8 @@ from jobsearch.emulator.commands import replay_error
 from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings
 from jobsearch.stack import CONNECTOR_FILE, connector_env
-from producer_app.app import create_app as create_producer
-from sink_app.app import create_app as create_sink
+from producer_app.main import create_app as create_producer
+from sink_app.main import create_app as create_sink
 from sink_app.pipeline.enrich import Enricher
 from sink_app.pipeline.openai_enrich import (
     OpenAIConfig,

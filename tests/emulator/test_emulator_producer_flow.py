@@ -13,7 +13,7 @@ from jobsearch.connector.render import render_connector
 from jobsearch.emulator import Emulator
 from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings
-from producer_app.app import create_app
+from producer_app.main import create_app
 
 TOKEN = "flow-token-0123456789"
 

@@ -8,7 +8,7 @@ import httpx
 from pytest_httpx import HTTPXMock
 
 from producer_app.admission import Admission
-from producer_app.app import create_app
+from producer_app.main import create_app
 
 PRODUCE_URL = (
     "http://rest.example.test/kafka/v3/clusters/lkc-test"

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from jobsearch.serving import BackgroundServer
-from producer_app.app import create_app
+from producer_app.main import create_app
 
 SECRET = "hs256-secret-for-attack-tests-0123456789abcdef"
 USER_ID = "8a3c1f1e-6f0b-4b6e-9d0e-1f2a3b4c5d6e"

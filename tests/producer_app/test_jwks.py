@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from pytest_httpx import HTTPXMock
 
-from producer_app.app import create_app
+from producer_app.main import create_app
 
 JWKS_URL = "https://project.supabase.test/auth/v1/.well-known/jwks.json"
 PRODUCE_URL = (

@@ -9,8 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpx import HTTPXMock
 
-from producer_app.app import create_app as create_producer
-from sink_app.app import create_app as create_sink
+from producer_app.main import create_app as create_producer
+from sink_app.main import create_app as create_sink
 
 CLUSTER_URL = "http://rest.example.test/kafka/v3/clusters/lkc-test"
 PRODUCE_URL = f"{CLUSTER_URL}/topics/job-search-requests/records"

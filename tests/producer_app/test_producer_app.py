@@ -16,7 +16,7 @@ import pytest
 import stamina
 from pytest_httpx import HTTPXMock
 
-from producer_app.app import create_app
+from producer_app.main import create_app
 
 PRODUCE_URL = (
     "http://rest.example.test/kafka/v3/clusters/lkc-test"

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings
 from jobsearch.store import SQLiteStore
-from sink_app.app import create_app
+from sink_app.main import create_app
 
 TOKEN = "sink-token-current"
 OLD_TOKEN = "sink-token-previous"
