@@ -16,6 +16,7 @@ import httpx2
 from openai import AsyncOpenAI
 from pydantic import SecretStr
 
+from sink_app.pipeline.enrich import LocalEnricher
 from sink_app.pipeline.extract import extract_postings
 from sink_app.pipeline.openai_enrich import (
     OpenAIConfig,
@@ -77,7 +78,10 @@ async def _measure(folder: Path) -> dict[str, Any]:
             before = enricher.usage.calls
             await enricher.enrich(posting, page_text=posting.description)
             postings += 1
-            if not missing_fields(posting):
+            # Complete: nothing left to ask once structured data and the free local
+            # pass (vocabulary skills, seniority from the title) have run.
+            local = await LocalEnricher().enrich(posting, page_text=posting.description)
+            if not missing_fields(local):
                 complete += 1
                 complete_calls += enricher.usage.calls - before
     await client.close()
