@@ -75,6 +75,8 @@ def create_app(
                 services.source,
                 services.reader,
                 services.enricher,
+                metrics=app.state.metrics,
+                reader_name=services.description["reader"],
             )
             logger.info("sink ready", extra=log_fields(**services.description))
             try:

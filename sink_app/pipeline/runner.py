@@ -9,12 +9,13 @@ repeats a finished fetch or enrichment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
@@ -23,6 +24,7 @@ import stamina
 from jobsearch.errors import JobSearchError, StoreError, UpstreamError
 from jobsearch.logs import log_fields
 from jobsearch.message import SearchMessage
+from jobsearch.metrics import Metrics
 from jobsearch.posting import Posting
 from jobsearch.settings import Settings
 from jobsearch.store import PageProgress, Store
@@ -61,8 +63,13 @@ class SearchRunner:
         source: Source,
         fetcher: PageReader,
         enricher: Enricher,
+        *,
+        metrics: Metrics | None = None,
+        reader_name: str = "keyless",
     ) -> None:
         self._settings = settings
+        self._metrics = metrics or Metrics()
+        self._reader_name = reader_name
         self._store = store
         self._source = source
         self._fetcher = fetcher
@@ -208,9 +215,10 @@ class SearchRunner:
         base_url: str,
         encoding: str | None,
     ) -> PageProgress:
-        extraction = await asyncio.to_thread(
-            extract_postings, html, base_url, encoding=encoding
-        )
+        async with self._timed("extract"):
+            extraction = await asyncio.to_thread(
+                extract_postings, html, base_url, encoding=encoding
+            )
         state: PageState = "extracted" if extraction.postings else "failed"
         reason = None if extraction.postings else "no_job_posting_found"
         progress = PageProgress(
@@ -224,8 +232,9 @@ class SearchRunner:
     ) -> tuple[str | bytes, str, str | None]:
         if page.content is not None:
             return page.content, page.url, None
-        async with self._fetch_slots:
+        async with self._fetch_slots, self._timed("fetch"):
             fetched = await self._fetcher.fetch(page.url)
+        self._metrics.paid_calls.labels(self._reader_name).inc()
         return fetched.body, fetched.final_url, fetched.encoding
 
     async def _page_failed(
@@ -259,10 +268,11 @@ class SearchRunner:
     async def _store_posting(
         self, message: SearchMessage, user_id: uuid.UUID, posting: Posting
     ) -> None:
-        async with self._enrich_slots:
+        async with self._enrich_slots, self._timed("enrich"):
             enriched = await self._enricher.enrich(
                 posting, page_text=posting.description
             )
+        self._count_model_use(enriched)
         await _persist(
             self._store.upsert_job,
             enriched,
@@ -270,6 +280,24 @@ class SearchRunner:
             search_id=message.search_id,
             trace_id=message.trace_id,
         )
+
+    @contextlib.asynccontextmanager
+    async def _timed(self, stage: str) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self._metrics.stage.labels(stage).observe(elapsed)
+
+    def _count_model_use(self, posting: Posting) -> None:
+        usage = posting.raw_data.get("enrichment")
+        if not isinstance(usage, dict) or not usage.get("calls"):
+            return
+        provider = self._enricher.name
+        self._metrics.paid_calls.labels(provider).inc(usage["calls"])
+        for kind in ("input_tokens", "output_tokens"):
+            self._metrics.tokens.labels(provider, kind).inc(usage.get(kind) or 0)
 
     async def _complete(self, message: SearchMessage, owner: str) -> Outcome:
         pages = await self._store.pages(message.search_id)

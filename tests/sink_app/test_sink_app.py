@@ -437,3 +437,26 @@ def test_create_app_in_production_without_token_refuses(make_settings: Any) -> N
 
     with pytest.raises(ConfigurationError, match="SINK_BEARER_TOKEN"):
         create_app(settings)
+
+
+async def test_metrics_count_deliveries_stages_and_paid_calls(
+    serve_app: Any, settings: Settings, site: PageSite
+) -> None:
+    """A delivery shows up as an outcome, stage timings and one paid fetch per page."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with serve_app(create_app(settings)) as client:
+        await deliver(client, message([site.url("a"), site.url("b")]))
+        text = (await client.get("/metrics")).text
+
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    outcome = ("jobsearch_sink_deliveries_total", (("outcome", "completed"),))
+    assert samples[outcome] == 1
+    assert samples[("jobsearch_paid_calls_total", (("provider", "keyless"),))] == 2
+    for stage in ("fetch", "extract", "enrich"):
+        key = ("jobsearch_pipeline_stage_duration_seconds_count", (("stage", stage),))
+        assert samples[key] >= 2
