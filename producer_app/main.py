@@ -67,7 +67,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.store = store
             app.state.queued = QueuedNotes(store)
             app.state.queued.start()
-            logger.info("producer ready", extra=log_fields(rest_url=settings.rest_url))
+            logger.info(
+                "producer ready",
+                extra=log_fields(
+                    rest_url=settings.rest_url,
+                    produce_mode=settings.produce_mode,
+                    auth=_auth_mode(settings),
+                    store=type(store).__name__,
+                ),
+            )
             try:
                 yield
             finally:
@@ -190,6 +198,14 @@ async def _json_body(request: Request, settings: Settings) -> bytes:
         settings.max_request_bytes,
         read_seconds=settings.body_read_timeout_seconds,
     )
+
+
+def _auth_mode(settings: Settings) -> str:
+    if settings.supabase_jwks_url and settings.supabase_jwt_secret:
+        return "supabase-jwks+hs256"
+    if settings.supabase_jwks_url:
+        return "supabase-jwks"
+    return "supabase-hs256" if settings.supabase_jwt_secret else "anonymous"
 
 
 def _admission_wait(
