@@ -15,11 +15,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar
-
-import stamina
+from typing import Literal
 
 from jobsearch.errors import JobSearchError, StoreError, UpstreamError
 from jobsearch.logs import log_fields
@@ -33,6 +31,7 @@ from sink_app.pipeline.enrich import Enricher
 from sink_app.pipeline.extract import extract_postings
 from sink_app.pipeline.fetch import FetchError, PageReader
 from sink_app.pipeline.source import NoProviderError, ProviderFailedError, Source
+from sink_app.pipeline.work import persist, settle, shielded
 
 logger = logging.getLogger("jobsearch.sink.runner")
 
@@ -40,7 +39,6 @@ OutcomeKind = Literal["completed", "failed", "retry"]
 POLL_SECONDS = 0.2
 # A page that fails transiently is tried again on this many deliveries, then given up.
 MAX_PAGE_ATTEMPTS = 3
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ class SearchRunner:
             message.limit, await self._store.stored_source_ids(message.search_id)
         )
         try:
-            await _settle(
+            await settle(
                 self._process_page(message, user_id, page, quota) for page in pending
             )
         except ProviderFailedError as exc:
@@ -166,13 +164,13 @@ class SearchRunner:
             page = await self._extract_safely(message, page)
         if page.state != "extracted":
             return
-        await _settle(
+        await settle(
             self._store_posting(message, user_id, posting)
             for posting in page.postings
             if quota.reserve(posting.source_id)
         )
         done = PageProgress(page.url, "done", postings=page.postings)
-        await _persist(self._store.save_page, message.search_id, done)
+        await persist(self._store.save_page, message.search_id, done)
 
     async def _extract_safely(
         self, message: SearchMessage, page: PageProgress
@@ -203,7 +201,7 @@ class SearchRunner:
         except FetchError as exc:
             return await self._page_failed(message, page, exc)
         # The page is paid for: extract and save it even if the deadline strikes now.
-        return await _shielded(
+        return await shielded(
             self._extract_and_save(message, page, html, base_url, encoding)
         )
 
@@ -224,7 +222,7 @@ class SearchRunner:
         progress = PageProgress(
             page.url, state, reason=reason, postings=extraction.postings
         )
-        await _persist(self._store.save_page, message.search_id, progress)
+        await persist(self._store.save_page, message.search_id, progress)
         return progress
 
     async def _page_html(
@@ -273,7 +271,7 @@ class SearchRunner:
                 posting, page_text=posting.description
             )
         self._count_model_use(enriched)
-        await _persist(
+        await persist(
             self._store.upsert_job,
             enriched,
             user_id=user_id,
@@ -370,68 +368,6 @@ class _Quota:
             return False
         self._taken.add(source_id)
         return True
-
-
-async def _settle(work: Iterable[Coroutine[Any, Any, None]]) -> None:
-    """Run every task to its end, then raise the first project error one met.
-
-    A sibling's failure does not cancel the others: their paid calls finish and are
-    saved instead of being thrown away and paid for again on the next delivery.
-    """
-    errors: list[JobSearchError] = []
-
-    async def settled(task: Coroutine[Any, Any, None]) -> None:
-        try:
-            await task
-        except JobSearchError as exc:
-            errors.append(exc)
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for task in work:
-                group.create_task(settled(task))
-    except BaseExceptionGroup as group:
-        raise _first_error(group) from None
-    if errors:
-        raise errors[0]
-
-
-async def _persist(
-    write: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any
-) -> None:
-    """Save paid-for work: retried on a store fault, finished even if cancelled."""
-
-    async def attempt() -> None:
-        async for retry in stamina.retry_context(
-            on=StoreError, attempts=3, timeout=3.0, wait_initial=0.05, wait_max=0.5
-        ):
-            with retry:
-                await write(*args, **kwargs)
-
-    await _shielded(attempt())
-
-
-async def _shielded(work: Coroutine[Any, Any, T]) -> T:
-    """Await `work`, which goes on to its end even if the caller is cancelled."""
-    task = asyncio.ensure_future(work)
-    task.add_done_callback(_log_orphan_failure)
-    return await asyncio.shield(task)
-
-
-def _log_orphan_failure(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning(
-            "saving finished work failed",
-            extra=log_fields(error=type(task.exception()).__name__),
-        )
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first leaf of a task group's errors, so callers catch it by type."""
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
 
 
 def _delivery_owner() -> str:
