@@ -8,14 +8,12 @@ import pytest
 
 from jobsearch.posting import Posting
 from sink_app.pipeline.enrich import (
-    MAX_TAGS,
-    SKILLS,
     Enricher,
     LocalEnricher,
     experience_level,
-    find_skills,
     summarize,
 )
+from sink_app.pipeline.skills import MAX_TAGS, SKILLS, find_skills
 
 DESCRIPTION = (
     "We are hiring a backend engineer to build our payments platform in Python. "
