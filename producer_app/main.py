@@ -158,7 +158,7 @@ async def submit_search(request: Request) -> Response:
 
     request.app.state.metrics.produce.labels("ok").inc()
     owner = user_id or uuid.UUID(settings.local_user_id)
-    request.app.state.queued.note(message, owner)
+    await request.app.state.queued.note(message, owner)
     status_url = f"/jobs-search/{message.search_id}"
     return JSONResponse(
         {

@@ -1,8 +1,8 @@
-"""Notes of accepted searches, written to the store in batches off the request path.
+"""Notes of accepted searches, written to the store by group commit.
 
-The queued row only lets the status route know a search before the sink does; the
-sink creates the row itself if a note is lost. So a 202 never waits for this write,
-and many notes share one transaction.
+The 202 waits for its search's "queued" row, so the status route knows the search on
+any worker or replica the moment the frontend asks. Requests that arrive while a
+write is in progress share the next transaction instead of paying for their own.
 """
 
 from __future__ import annotations
@@ -19,45 +19,39 @@ from jobsearch.store import Store
 
 logger = logging.getLogger("jobsearch.producer.queued")
 
-BATCH_SECONDS = 0.01
 MAX_BATCH = 500
-MAX_PENDING = 10_000
+WRITE_SECONDS = 2.0
+
+Note = tuple[SearchMessage, uuid.UUID, "asyncio.Future[None]"]
 
 
 class QueuedNotes:
-    """Collects accepted searches and writes them a batch at a time."""
+    """Writes queued rows, many requests to one transaction."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._pending: asyncio.Queue[tuple[SearchMessage, uuid.UUID]] = asyncio.Queue(
-            MAX_PENDING
-        )
+        self._pending: asyncio.Queue[Note] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._unwritten: set[uuid.UUID] = set()
-        self._held: list[tuple[SearchMessage, uuid.UUID]] = []
-        self._lock = asyncio.Lock()
 
     def start(self) -> None:
         """Start the background writer."""
         self._writer = asyncio.create_task(self._write_forever())
 
-    def note(self, message: SearchMessage, user_id: uuid.UUID) -> None:
-        """Queue a note; a full queue drops it rather than make a request wait."""
+    async def note(self, message: SearchMessage, user_id: uuid.UUID) -> None:
+        """Record the search as queued; a store fault is logged, never raised.
+
+        The record is already in Kafka, and the sink creates the row if this fails.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.put_nowait((message, user_id, done))
         try:
-            self._pending.put_nowait((message, user_id))
-        except asyncio.QueueFull:
-            search_id = str(message.search_id)
-            logger.warning("queued note dropped", extra=log_fields(search_id=search_id))
-            return
-        self._unwritten.add(message.search_id)
-
-    def holds(self, search_id: uuid.UUID) -> bool:
-        """True while the note of `search_id` waits for its batch."""
-        return search_id in self._unwritten
-
-    async def flush(self) -> None:
-        """Write every pending note now."""
-        await self._flush()
+            async with asyncio.timeout(WRITE_SECONDS):
+                await asyncio.shield(done)
+        except (StoreError, TimeoutError):
+            logger.warning(
+                "queued note not written",
+                extra=log_fields(search_id=str(message.search_id)),
+            )
 
     async def close(self) -> None:
         """Write what is pending, then stop."""
@@ -65,34 +59,30 @@ class QueuedNotes:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-        await self._flush()
+        while not self._pending.empty():
+            await self._write(self._drain([]))
 
     async def _write_forever(self) -> None:
         while True:
-            self._held.append(await self._pending.get())
-            # Locked while the batch gathers, so `flush` waits for this note too.
-            async with self._lock:
-                await asyncio.sleep(BATCH_SECONDS)
-                await self._write(self._drain())
+            first = await self._pending.get()
+            await self._write(self._drain([first]))
 
-    async def _flush(self) -> None:
-        async with self._lock:
-            batch = self._drain()
-            if batch:
-                await self._write(batch)
-
-    def _drain(self) -> list[tuple[SearchMessage, uuid.UUID]]:
-        batch, self._held = self._held, []
+    def _drain(self, batch: list[Note]) -> list[Note]:
         while len(batch) < MAX_BATCH and not self._pending.empty():
             batch.append(self._pending.get_nowait())
         return batch
 
-    async def _write(self, batch: list[tuple[SearchMessage, uuid.UUID]]) -> None:
+    async def _write(self, batch: list[Note]) -> None:
         try:
-            await self._store.record_queued_many(batch)
-        except StoreError:
-            # The sink writes the row when it takes the search; only the status
-            # route's early answer is lost.
-            logger.warning("queued notes lost", extra=log_fields(count=len(batch)))
-        finally:
-            self._unwritten.difference_update(message.search_id for message, _ in batch)
+            await self._store.record_queued_many(
+                [(message, user_id) for message, user_id, _ in batch]
+            )
+        except StoreError as exc:
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+                    done.exception()  # retrieved here; the waiter may have left
+            return
+        for _, _, done in batch:
+            if not done.done():
+                done.set_result(None)

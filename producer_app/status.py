@@ -48,10 +48,6 @@ async def search_status(request: Request) -> Response:
 
     store: Store = request.app.state.store
     summary = await store.summary(search_id)
-    if summary is None and request.app.state.queued.holds(search_id):
-        # Accepted a moment ago; its note is still waiting for its batch.
-        await request.app.state.queued.flush()
-        summary = await store.summary(search_id)
     if summary is None or not await _may_read(request, summary):
         return error_response(404, "search_not_found", "no search has this id")
     settings: Settings = request.app.state.settings
