@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -223,6 +224,12 @@ def status(
     Example: jobsearch status 3f82c561-c9bb-45b9-a489-dc2b9167d2ee
     """
     from jobsearch.terminal import fetch_status, print_jobs
+
+    try:
+        search_id = str(uuid.UUID(search_id))
+    except ValueError:
+        console.print("[red]SEARCH_ID must be a UUID, as `search` printed it")
+        raise typer.Exit(2) from None
 
     async def run() -> dict[str, object]:
         async with httpx.AsyncClient(base_url=producer_url, timeout=10.0) as client:

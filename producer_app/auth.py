@@ -94,7 +94,7 @@ class TokenVerifier:
         header = _unverified_header(token)
         key, algorithm = await self._key_for(header)
         claims = self._decode(token, key, algorithm)
-        if claims.get("role", "authenticated") != "authenticated":
+        if claims.get("role") != "authenticated":
             raise AuthenticationError("the token is not a signed-in user's")
         try:
             return uuid.UUID(str(claims["sub"]))

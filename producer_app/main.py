@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             logger.info(
                 "producer ready",
                 extra=log_fields(
-                    rest_url=settings.rest_url,
+                    rest_host=httpx.URL(settings.rest_url).host,
                     produce_mode=settings.produce_mode,
                     auth=_auth_mode(settings),
                     store=type(store).__name__,

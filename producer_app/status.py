@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from jobsearch.errors import AuthenticationError
+from jobsearch.errors import AuthenticationError, StoreError, UpstreamError
 from jobsearch.http import error_response
 from jobsearch.settings import Settings
 from jobsearch.store import SearchSummary, Store
@@ -47,8 +47,26 @@ async def search_status(request: Request) -> Response:
     request.state.log["search_id"] = str(search_id)
 
     store: Store = request.app.state.store
-    summary = await store.summary(search_id)
-    if summary is None or not await _may_read(request, summary):
+    try:
+        summary = await store.summary(search_id)
+        readable = summary is not None and await _may_read(request, summary)
+    except UpstreamError:
+        return error_response(
+            503,
+            "auth_unavailable",
+            "signed-in users cannot be verified right now; try again shortly",
+            headers={"Retry-After": "5"},
+            retryAfterSeconds=5,
+        )
+    except StoreError:
+        return error_response(
+            503,
+            "store_unavailable",
+            "the search store is not answering; try again shortly",
+            headers={"Retry-After": "5"},
+            retryAfterSeconds=5,
+        )
+    if summary is None or not readable:
         return error_response(404, "search_not_found", "no search has this id")
     settings: Settings = request.app.state.settings
     return JSONResponse(summary_body(summary, settings.stalled_after_seconds))

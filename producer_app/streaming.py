@@ -247,7 +247,9 @@ class ReportReader:
 
     def __init__(self) -> None:
         self._text = ""
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        # A broken byte must not kill the reader: it spoils that report only, and a
+        # stream that ends without a report is retried like any broken stream.
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._json = json.JSONDecoder()
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
@@ -258,7 +260,7 @@ class ReportReader:
             self._text = self._text.lstrip()
             try:
                 value, end = self._json.raw_decode(self._text)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return reports
             self._text = self._text[end:]
             reports.append(value if isinstance(value, dict) else {})

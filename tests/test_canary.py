@@ -30,7 +30,12 @@ pytestmark = pytest.mark.slow
 
 
 def _user_token() -> str:
-    claims = {"sub": USER_ID, "aud": "authenticated", "exp": int(time.time()) + 600}
+    claims = {
+        "sub": USER_ID,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "exp": int(time.time()) + 600,
+    }
     return jwt.encode(claims, f"{CANARY}-jwt-secret-long-enough", algorithm="HS256")
 
 

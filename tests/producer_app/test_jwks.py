@@ -30,7 +30,12 @@ def jwks() -> dict[str, Any]:
 
 
 def token(**claims: Any) -> str:
-    payload = {"sub": USER_ID, "aud": "authenticated", "exp": int(time.time()) + 600}
+    payload = {
+        "sub": USER_ID,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "exp": int(time.time()) + 600,
+    }
     payload.update(claims)
     return jwt.encode(payload, KEY, algorithm="ES256", headers={"kid": "k1"})
 
@@ -138,3 +143,27 @@ async def test_body_slower_than_the_read_limit_is_408(
 
     assert answer.status_code == 408
     assert answer.json()["error"] == "request_timeout"
+
+
+async def test_status_while_jwks_is_down_is_503(
+    serve_app: Any, app: Any, httpx_mock: HTTPXMock
+) -> None:
+    """Reading a search cannot verify its owner while the keys are down: 503."""
+    import uuid
+
+    from jobsearch.message import SearchMessage, utcnow
+
+    httpx_mock.add_exception(httpx.ConnectError("refused"), url=JWKS_URL)
+    search = SearchMessage(
+        search_id=uuid.uuid4(), query="x", requested_at=utcnow(), trace_id="t"
+    )
+
+    async with serve_app(app) as client:
+        await app.state.store.record_queued(search, uuid.UUID(USER_ID))
+        answer = await client.get(
+            f"/jobs-search/{search.search_id}",
+            headers={"Authorization": f"Bearer {token()}"},
+        )
+
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "auth_unavailable"

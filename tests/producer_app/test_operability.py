@@ -99,3 +99,19 @@ async def test_security_headers_on_every_answer(
         assert answer.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         assert "strict-transport-security" not in answer.headers
+
+
+async def test_metrics_unknown_methods_share_one_label(
+    serve_app: Any, make_settings: Any
+) -> None:
+    """Made-up methods cannot add a series each."""
+    app = create_producer(make_settings())
+
+    async with serve_app(app) as client:
+        for method in ("BREW", "X" * 300, "PROPFIND"):
+            await client.request(method, "/jobs-search")
+        text = (await client.get("/metrics")).text
+
+    assert 'method="other"' in text
+    assert "BREW" not in text
+    assert "PROPFIND" not in text

@@ -475,7 +475,8 @@ async def test_submit_never_leaks_secrets(
     )
     caplog.set_level(logging.DEBUG)
     token = jwt.encode(
-        {"sub": USER_ID, "aud": "authenticated", "exp": 2**31}, canary * 3
+        {"sub": USER_ID, "aud": "authenticated", "role": "authenticated", "exp": 2**31},
+        canary * 3,
     )
 
     app = create_app(settings)

@@ -294,3 +294,13 @@ def test_report_reader_split_chunks_yield_whole_reports(
     reports = [report for chunk in chunks for report in reader.feed(chunk)]
 
     assert [report["error_code"] for report in reports] == expected
+
+
+def test_report_reader_bytes_that_are_not_utf8_yield_no_report() -> None:
+    """Invalid bytes raise nothing; the stream then ends short and is retried."""
+    from producer_app.streaming import ReportReader
+
+    reader = ReportReader()
+
+    assert reader.feed(b"\xff\xfe{") == []
+    assert reader.feed(b'}{"error_code": 200}') == []
