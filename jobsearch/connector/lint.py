@@ -102,6 +102,8 @@ def lint_connector(
         _headers,
         _schemas_envelope,
         _url,
+        _minimums,
+        _tls,
     ]
     findings += [finding for rule in rules for finding in rule(judged)]
     findings += _request_timeout(judged, sink_deadline_seconds)
@@ -195,6 +197,33 @@ def _batching(config: Mapping[str, str]) -> Iterator[Finding]:
         )
 
 
+_MINIMUMS = {
+    "tasks.max": (1, "no task would deliver anything"),
+    "max.retries": (
+        1,
+        "the sink answers 503 at its deadline and relies on redelivery to finish a "
+        "long search; without retries such a search ends in the error topic",
+    ),
+}
+
+
+def _minimums(config: Mapping[str, str]) -> Iterator[Finding]:
+    for key, (least, why) in _MINIMUMS.items():
+        value = config.get(key, "")
+        if value.isdigit() and int(value) < least:
+            yield Finding("error", key, f"{key} must be at least {least}: {why}")
+
+
+def _tls(config: Mapping[str, str]) -> Iterator[Finding]:
+    protocol = config.get("https.ssl.protocol")
+    if protocol is not None and protocol not in ("TLSv1.2", "TLSv1.3"):
+        yield Finding(
+            "error",
+            "https.ssl.protocol",
+            "https.ssl.protocol must be TLSv1.3 (the Cloud default) or TLSv1.2",
+        )
+
+
 def _retry_codes(config: Mapping[str, str]) -> Iterator[Finding]:
     spec = config.get("retry.on.status.codes", "400-")
     try:
@@ -265,6 +294,13 @@ def _url(config: Mapping[str, str]) -> Iterator[Finding]:
     if url is None:
         return
     parts = urlsplit(url)
+    if parts.username or parts.password:
+        yield Finding(
+            "error",
+            "http.api.url",
+            "http.api.url must not carry a user name or password: it is logged and "
+            "shown in error records; put credentials in sensitive.headers",
+        )
     if parts.scheme == "https" or (
         parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS
     ):

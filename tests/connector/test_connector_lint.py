@@ -111,3 +111,23 @@ def test_lint_command_exits_1_on_errors_and_0_on_repository_file(
 
     assert (failing.exit_code, passing.exit_code) == (1, 0)
     assert "request.body.format" in failing.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "prop"),
+    [
+        ({"max.retries": "0"}, "max.retries"),
+        ({"tasks.max": "0"}, "tasks.max"),
+        ({"https.ssl.protocol": "SSLv3"}, "https.ssl.protocol"),
+        ({"http.api.url": "https://u:p@sink.example.test/x"}, "http.api.url"),
+    ],
+)
+def test_lint_flags_settings_that_lose_records_or_leak(
+    change: dict[str, str], prop: str
+) -> None:
+    """No retries, no tasks, an old TLS or credentials in the URL are errors."""
+    config = {**RENDERED, **change}
+
+    findings = lint_connector(config)
+
+    assert prop in {f.property for f in findings if f.severity == "error"}
