@@ -160,7 +160,8 @@ def _choose(
     if missing:
         stderr.print(f"no error record at offset {', '.join(missing)}")
         raise typer.Exit(1)
-    return [by_offset[offset] for offset in offsets]
+    # An offset named twice is replayed once; naming a replayed one replays it again.
+    return [by_offset[offset] for offset in dict.fromkeys(offsets)]
 
 
 @contextlib.contextmanager
