@@ -175,6 +175,9 @@ def search(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
     wait: Annotated[bool, typer.Option(help="Wait and show the jobs.")] = False,
+    wait_seconds: Annotated[
+        float, typer.Option(min=1, help="How long --wait waits at most.")
+    ] = 300,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     producer_url: ProducerUrl = "http://127.0.0.1:8000",
     token: UserToken = None,
@@ -200,7 +203,11 @@ def search(
                 return accepted
             console.print(f"search {accepted['search_id']} queued")
             return await wait_for(
-                client, accepted["status_url"], console, wait_seconds=300, token=token
+                client,
+                accepted["status_url"],
+                console,
+                wait_seconds=wait_seconds,
+                token=token,
             )
 
     result = _run_client(run)
@@ -260,3 +267,7 @@ def _run_client(run: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> Any:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

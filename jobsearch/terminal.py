@@ -57,7 +57,13 @@ async def wait_for(
     deadline = time.monotonic() + wait_seconds
     with console.status("waiting for the sink…") as spinner:
         while time.monotonic() < deadline:
-            status = await fetch_status(client, status_url, token)
+            try:
+                status = await fetch_status(client, status_url, token)
+            except httpx.TransportError:
+                # A producer restarting mid-wait: the search goes on, so keep asking.
+                spinner.update("the producer is not answering; retrying…")
+                await asyncio.sleep(1.0)
+                continue
             if status is not None:
                 spinner.update(
                     f"{status['status']}: {status['jobs_found']} jobs, "
