@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from starlette.types import Receive, Scope, Send
 
 from jobsearch.message import SearchMessage
 from jobsearch.posting import Posting
-from jobsearch.store import Store
+from jobsearch.store.forwarding import ForwardingStore
 from sink_app.pipeline.enrich import LocalEnricher
 from sink_app.pipeline.source import FoundPage
 
@@ -20,6 +19,7 @@ SEARCH_SECONDS = 0.8
 WRITE_SECONDS = 0.02
 RESULTS = 10
 _INDEX = re.compile(r"#(\d+)")
+T = TypeVar("T")
 
 
 def page_seconds(index: int) -> float:
@@ -93,65 +93,9 @@ class SlowModel:
         return await self._local.enrich(posting, page_text=page_text)
 
 
-class SlowStore:
+class SlowStore(ForwardingStore):
     """A store whose every write costs 20 ms more, as a remote database would."""
 
-    def __init__(self, inner: Store) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def _write(self) -> None:
+    async def _write(self, call: Callable[[], Awaitable[T]]) -> T:
         await asyncio.sleep(WRITE_SECONDS)
-
-    async def record_queued(self, message: SearchMessage, user_id: uuid.UUID) -> None:
-        """Delayed write."""
-        await self._write()
-        await self._inner.record_queued(message, user_id)
-
-    async def record_queued_many(
-        self, searches: Sequence[tuple[SearchMessage, uuid.UUID]]
-    ) -> None:
-        """Delayed write."""
-        await self._write()
-        await self._inner.record_queued_many(searches)
-
-    async def claim(self, *args: Any, **kwargs: Any) -> Any:
-        """Delayed write."""
-        await self._write()
-        return await self._inner.claim(*args, **kwargs)
-
-    async def release(self, search_id: uuid.UUID, owner: str) -> None:
-        """Delayed write."""
-        await self._write()
-        await self._inner.release(search_id, owner)
-
-    async def save_page(self, *args: Any, **kwargs: Any) -> None:
-        """Delayed write."""
-        await self._write()
-        await self._inner.save_page(*args, **kwargs)
-
-    async def upsert_job(self, *args: Any, **kwargs: Any) -> None:
-        """Delayed write."""
-        await self._write()
-        await self._inner.upsert_job(*args, **kwargs)
-
-    async def finish(
-        self,
-        search_id: uuid.UUID,
-        owner: str,
-        *,
-        status: Literal["completed", "failed"],
-        errors: list[dict[str, str]],
-        failure_reason: str | None = None,
-    ) -> None:
-        """Delayed write."""
-        await self._write()
-        await self._inner.finish(
-            search_id,
-            owner,
-            status=status,
-            errors=errors,
-            failure_reason=failure_reason,
-        )
+        return await call()

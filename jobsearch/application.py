@@ -6,13 +6,15 @@ middleware, JSON error handlers and state to both, so they cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jobsearch.health import healthz
@@ -34,12 +36,13 @@ def build_app(
     settings: Settings,
     routes: Sequence[BaseRoute],
     *,
-    readyz: Callable[..., Any],
-    openapi: Callable[[], Any],
+    readyz: Callable[[Request], Awaitable[Response]],
+    openapi: Callable[[], dict[str, Any]],
     lifespan: Lifespan,
     middleware: Sequence[Middleware] = (),
 ) -> Starlette:
     """An app with `routes` plus health, readiness, metrics and its OpenAPI document."""
+    metrics = Metrics()
     app = Starlette(
         routes=[
             *routes,
@@ -49,7 +52,7 @@ def build_app(
             Route("/openapi.json", openapi_endpoint(openapi), methods=["GET"]),
         ],
         middleware=[
-            Middleware(RequestLogMiddleware, name=name),
+            Middleware(RequestLogMiddleware, name=name, metrics=metrics),
             Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
             *middleware,
         ],
@@ -63,5 +66,5 @@ def build_app(
     # redirect, and a frontend should not depend on one either.
     app.router.redirect_slashes = False
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = metrics
     return app

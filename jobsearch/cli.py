@@ -15,6 +15,7 @@ import httpx
 import typer
 import uvicorn
 from rich.console import Console
+from starlette.types import ASGIApp
 
 from jobsearch.connector.commands import app as connector_app
 from jobsearch.emulator.commands import emulator_command, errors_app
@@ -47,10 +48,9 @@ def _settings() -> Settings:
     return settings
 
 
-def _serve(factory: str, host: str, port: int) -> None:
+def _serve(app: ASGIApp, host: str, port: int) -> None:
     uvicorn.run(
-        factory,
-        factory=True,
+        app,
         host=host,
         port=port,
         log_config=None,
@@ -71,8 +71,9 @@ def producer(
 
     Example: jobsearch producer --port 8000
     """
-    _settings()
-    _serve("producer_app.main:create_app", host, port)
+    from producer_app.main import create_app
+
+    _serve(create_app(_settings()), host, port)
 
 
 @app.command()
@@ -84,8 +85,9 @@ def sink(
 
     Example: SINK_BEARER_TOKEN=... jobsearch sink --port 8001
     """
-    _settings()
-    _serve("sink_app.main:create_app", host, port)
+    from sink_app.main import create_app
+
+    _serve(create_app(_settings()), host, port)
 
 
 @app.command()
@@ -186,7 +188,12 @@ def search(
 
     Example: jobsearch search "python developer" --location Berlin --wait
     """
-    from jobsearch.terminal import print_jobs, submit, wait_for
+    from jobsearch.terminal import (
+        print_jobs,
+        producer_client,
+        submit,
+        submit_and_wait,
+    )
 
     body: dict[str, object] = {"searchQuery": query, "limit": limit}
     if location:
@@ -196,18 +203,12 @@ def search(
     if url:
         body["urls"] = url
 
-    async def run() -> dict[str, object]:
-        async with httpx.AsyncClient(base_url=producer_url, timeout=10.0) as client:
-            accepted = await submit(client, body, token)
+    async def run() -> dict[str, Any]:
+        async with producer_client(producer_url) as client:
             if not wait:
-                return accepted
-            console.print(f"search {accepted['search_id']} queued")
-            return await wait_for(
-                client,
-                accepted["status_url"],
-                console,
-                wait_seconds=wait_seconds,
-                token=token,
+                return await submit(client, body, token)
+            return await submit_and_wait(
+                client, body, console, wait_seconds=wait_seconds, token=token
             )
 
     result = _run_client(run)
@@ -230,7 +231,7 @@ def status(
 
     Example: jobsearch status 3f82c561-c9bb-45b9-a489-dc2b9167d2ee
     """
-    from jobsearch.terminal import fetch_status, print_jobs
+    from jobsearch.terminal import fetch_status, print_jobs, producer_client
 
     try:
         search_id = str(uuid.UUID(search_id))
@@ -238,8 +239,8 @@ def status(
         console.print("[red]SEARCH_ID must be a UUID, as `search` printed it")
         raise typer.Exit(2) from None
 
-    async def run() -> dict[str, object]:
-        async with httpx.AsyncClient(base_url=producer_url, timeout=10.0) as client:
+    async def run() -> dict[str, Any]:
+        async with producer_client(producer_url) as client:
             found = await fetch_status(client, f"/jobs-search/{search_id}", token)
         if found is None:
             console.print(f"[red]no search {search_id}")
@@ -253,7 +254,9 @@ def status(
         print_jobs(Console(), result)
 
 
-def _run_client(run: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> Any:
+def _run_client(
+    run: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
+) -> dict[str, Any]:
     try:
         return asyncio.run(run())
     except httpx.HTTPError as exc:

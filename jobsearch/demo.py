@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -24,7 +23,7 @@ from jobsearch.message import MAX_URLS
 from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings
 from jobsearch.stack import StackPorts, local_stack
-from jobsearch.terminal import print_jobs, submit, wait_for
+from jobsearch.terminal import print_jobs, producer_client, submit_and_wait
 
 DEFAULT_PAGES = Path(__file__).resolve().parents[1] / "examples" / "pages"
 WAIT_SECONDS = 180.0
@@ -84,10 +83,6 @@ def _demo_settings(settings: Settings, workdir: Path) -> Settings:
 async def _search_and_wait(
     producer_url: str, urls: list[str], console: Console
 ) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=producer_url, timeout=10.0) as client:
-        body = {"searchQuery": "demo: job pages", "urls": urls, "limit": 100}
-        accepted = await submit(client, body)
-        console.print(f"search {accepted['search_id']} queued")
-        return await wait_for(
-            client, accepted["status_url"], console, wait_seconds=WAIT_SECONDS
-        )
+    body = {"searchQuery": "demo: job pages", "urls": urls, "limit": 100}
+    async with producer_client(producer_url) as client:
+        return await submit_and_wait(client, body, console, wait_seconds=WAIT_SECONDS)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobsearch.errors import InvalidMessageError
 from jobsearch.logs import log_fields
+from jobsearch.metrics import Metrics
 
 _TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -39,6 +40,26 @@ def error_response(
     """The one shape of every error answer."""
     body = {"error": error, "message": message, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def retry_later(
+    status: int,
+    error: str,
+    message: str,
+    seconds: int,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """An error answer naming the wait in `Retry-After` and `retryAfterSeconds`."""
+    return error_response(
+        status,
+        error,
+        message,
+        headers={**(headers or {}), "Retry-After": str(seconds)},
+        retryAfterSeconds=seconds,
+        **extra,
+    )
 
 
 async def read_body(request: Request, limit: int, *, read_seconds: float) -> bytes:
@@ -117,9 +138,10 @@ class RequestLogMiddleware:
     Handlers add ids to `scope["state"]["log"]`; headers and bodies are never logged.
     """
 
-    def __init__(self, app: ASGIApp, *, name: str) -> None:
+    def __init__(self, app: ASGIApp, *, name: str, metrics: Metrics) -> None:
         self.app = app
         self.logger = logging.getLogger(f"jobsearch.{name}")
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,11 +168,7 @@ class RequestLogMiddleware:
         self, scope: Scope, status: int, elapsed: float, fields: dict[str, Any]
     ) -> None:
         route = _route_of(scope)
-        metrics = (
-            getattr(scope["app"].state, "metrics", None) if "app" in scope else None
-        )
-        if metrics is not None:
-            metrics.observe_request(route, scope["method"], status, elapsed)
+        self.metrics.observe_request(route, scope["method"], status, elapsed)
         level = logging.ERROR if status >= 500 and status != 503 else logging.INFO
         self.logger.log(
             level,

@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 
 from jobsearch.errors import InvalidMessageError
 
@@ -185,23 +186,24 @@ def _validate(model: type[M], data: dict[str, Any]) -> M:
 
 def describe_validation_error(exc: ValidationError) -> str:
     """One sentence naming each invalid field, without the values."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False):
-        field = ".".join(str(part) for part in error["loc"]) or "body"
-        parts.append(f"{field}: {error['msg']}")
-    return "; ".join(parts)
+    errors = exc.errors(include_input=False, include_url=False)
+    return "; ".join(f"{_field(error)}: {error['msg']}" for error in errors)
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     """One entry per invalid field, for a 422 body."""
     return [
         {
-            "field": ".".join(str(part) for part in error["loc"]) or "body",
+            "field": _field(error),
             "message": str(error["msg"]),
             "type": str(error["type"]),
         }
         for error in exc.errors(include_input=False, include_url=False)
     ]
+
+
+def _field(error: ErrorDetails) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "body"
 
 
 def new_search_id() -> uuid.UUID:

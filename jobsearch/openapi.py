@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,13 +39,25 @@ def json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+def json_answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A response object with a JSON body of `schema`."""
+    return {"description": description, "content": json_content(schema)}
+
+
+def edge_posts(path: str, operation_id: str, post: dict[str, Any]) -> dict[str, Any]:
+    """`POST path`, and the same operation at the Edge Function path."""
+    return {
+        path: {"post": {**post, "operationId": operation_id}},
+        f"/functions/v1{path}": {
+            "post": {**post, "operationId": f"{operation_id}EdgePath"}
+        },
+    }
+
+
 def error_responses(*statuses: int) -> dict[str, Any]:
     """Responses for error statuses, each with the shared error body."""
     return {
-        str(status): {
-            "description": _REASONS.get(status, "error"),
-            "content": json_content(ref("ErrorBody")),
-        }
+        str(status): json_answer(_REASONS.get(status, "error"), ref("ErrorBody"))
         for status in statuses
     }
 
@@ -56,9 +70,7 @@ def operational_paths() -> dict[str, Any]:
             "get": {
                 "summary": "The process is up",
                 "operationId": "healthz",
-                "responses": {
-                    "200": {"description": "up", "content": json_content(status_object)}
-                },
+                "responses": {"200": json_answer("up", status_object)},
             }
         },
         "/readyz": {
@@ -66,14 +78,8 @@ def operational_paths() -> dict[str, Any]:
                 "summary": "Dependencies answer",
                 "operationId": "readyz",
                 "responses": {
-                    "200": {
-                        "description": "ready",
-                        "content": json_content(status_object),
-                    },
-                    "503": {
-                        "description": "a dependency is down",
-                        "content": json_content(status_object),
-                    },
+                    "200": json_answer("ready", status_object),
+                    "503": json_answer("a dependency is down", status_object),
                 },
             }
         },
@@ -92,7 +98,9 @@ def operational_paths() -> dict[str, Any]:
     }
 
 
-def document(title: str, paths: dict[str, Any], components: dict[str, Any]) -> Any:
+def document(
+    title: str, paths: dict[str, Any], components: dict[str, Any]
+) -> dict[str, Any]:
     """A complete OpenAPI 3.1 document."""
     return {
         "openapi": "3.1.0",
@@ -102,14 +110,14 @@ def document(title: str, paths: dict[str, Any], components: dict[str, Any]) -> A
     }
 
 
-def openapi_endpoint(build: Any) -> Any:
+def openapi_endpoint(
+    build: Callable[[], dict[str, Any]],
+) -> Callable[[Request], Awaitable[Response]]:
     """A route handler serving the document that `build()` returns, built once."""
-    cached: dict[str, Any] = {}
+    built = functools.cache(build)
 
     async def endpoint(request: Request) -> Response:
-        if "doc" not in cached:
-            cached["doc"] = build()
-        return JSONResponse(cached["doc"])
+        return JSONResponse(built())
 
     return endpoint
 

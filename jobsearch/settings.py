@@ -131,12 +131,12 @@ class Settings(BaseSettings):
         mode="before",
     )
     @classmethod
-    def _parse_origins(cls, value: object) -> object:
+    def _parse_comma_lists(cls, value: object) -> object:
         return _split_csv(value)
 
     @model_validator(mode="after")
     def _require_production_settings(self) -> Settings:
-        if self.jobsearch_env != "production":
+        if not self.is_production:
             return self
         missing = [
             name.upper() for name in _PRODUCTION_REQUIRED if not getattr(self, name)
@@ -174,11 +174,6 @@ class Settings(BaseSettings):
             return []
         raw = self.sink_bearer_token.get_secret_value()
         return [SecretStr(token.strip()) for token in raw.split(",") if token.strip()]
-
-    @property
-    def supabase_store_enabled(self) -> bool:
-        """True when searches and jobs live in Supabase rather than SQLite."""
-        return bool(self.supabase_url and self.supabase_service_role_key)
 
     @property
     def supabase_auth_enabled(self) -> bool:

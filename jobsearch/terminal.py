@@ -19,12 +19,18 @@ class SearchClientError(JobSearchError):
     """The producer refused the search or it did not finish in time."""
 
 
+def producer_client(producer_url: str) -> httpx.AsyncClient:
+    """A client for the producer's search routes."""
+    return httpx.AsyncClient(base_url=producer_url, timeout=10.0)
+
+
 async def submit(
     client: httpx.AsyncClient, body: dict[str, Any], token: str | None = None
 ) -> dict[str, Any]:
     """POST the search; returns the 202 body or raises naming the refusal."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.post("/jobs-search", json=body, headers=headers)
+    response = await client.post(
+        "/jobs-search", json=body, headers=_authorization(token)
+    )
     if response.status_code != 202:
         raise SearchClientError(_refusal(response))
     accepted: dict[str, Any] = response.json()
@@ -35,8 +41,7 @@ async def fetch_status(
     client: httpx.AsyncClient, status_url: str, token: str | None = None
 ) -> dict[str, Any] | None:
     """The search's status, or None while the store does not know it yet."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.get(status_url, headers=headers)
+    response = await client.get(status_url, headers=_authorization(token))
     if response.status_code == 404:
         return None
     if response.status_code != 200:
@@ -75,6 +80,26 @@ async def wait_for(
     raise SearchClientError(f"the search did not finish within {wait_seconds:.0f} s")
 
 
+async def submit_and_wait(
+    client: httpx.AsyncClient,
+    body: dict[str, Any],
+    console: Console,
+    *,
+    wait_seconds: float,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """Submit the search, say it is queued, then `wait_for` it."""
+    accepted = await submit(client, body, token)
+    console.print(f"search {accepted['search_id']} queued")
+    return await wait_for(
+        client,
+        accepted["status_url"],
+        console,
+        wait_seconds=wait_seconds,
+        token=token,
+    )
+
+
 def print_jobs(console: Console, status: dict[str, Any]) -> None:
     """A table of the search's jobs, then its skipped pages."""
     table = Table(title=f"{len(status['jobs'])} jobs ({status['status']})")
@@ -104,6 +129,10 @@ def format_salary(job: dict[str, Any]) -> str:
     amounts = "-".join(f"{value:,}" for value in bounds)
     period = f" / {job['salary_period']}" if job.get("salary_period") else ""
     return f"{amounts} {job.get('salary_currency') or ''}{period}".strip()
+
+
+def _authorization(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _refusal(response: httpx.Response) -> str:

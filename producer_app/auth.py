@@ -12,12 +12,15 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import jwt
+from starlette.responses import Response
 
 from jobsearch.errors import AuthenticationError, UpstreamError
+from jobsearch.http import retry_later
 from jobsearch.settings import Settings
 
 logger = logging.getLogger("jobsearch.producer.auth")
@@ -29,6 +32,7 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 # failed fetch the next try may come sooner, so an outage does not outlast itself.
 JWKS_REFRESH_INTERVAL = 60.0
 JWKS_RETRY_INTERVAL = 2.0
+SERVICE = "supabase-auth"
 
 
 class JwksCache:
@@ -54,9 +58,7 @@ class JwksCache:
         if kid in self._keys:
             return self._keys[kid]
         if not self._available:
-            raise UpstreamError(
-                "supabase-auth", "signing keys unavailable", retryable=True
-            )
+            raise UpstreamError(SERVICE, "signing keys unavailable", retryable=True)
         raise AuthenticationError("the token's signing key is unknown")
 
     async def _refresh(self) -> None:
@@ -133,6 +135,17 @@ class TokenVerifier:
         except (jwt.PyJWTError, TypeError, ValueError):
             # PyJWT raises TypeError when the alg does not fit the key's kind.
             raise AuthenticationError("the token is invalid") from None
+
+
+def auth_unavailable(headers: Mapping[str, str] | None = None) -> Response:
+    """The 503 for a `SERVICE` failure: users cannot be verified for now."""
+    return retry_later(
+        503,
+        "auth_unavailable",
+        "signed-in users cannot be verified right now; try again shortly",
+        5,
+        headers=headers,
+    )
 
 
 def _bearer_token(authorization: str | None) -> str:

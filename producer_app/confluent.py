@@ -24,6 +24,7 @@ from jobsearch.settings import Settings
 logger = logging.getLogger("jobsearch.producer.confluent")
 
 SERVICE = "confluent"
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,9 @@ class ConfluentProducer:
         return await retry_within_budget(self._send, content, self._budget)
 
     async def _send(self, content: bytes) -> ProduceReceipt:
-        headers = {"Content-Type": "application/json"}
         try:
             response = await self._client.post(
-                self._path, content=content, headers=headers
+                self._path, content=content, headers=JSON_HEADERS
             )
         except httpx.TimeoutException as exc:
             raise transient("timed out", "queue_unavailable") from exc

@@ -25,13 +25,15 @@ from jobsearch.http import (
     JsonCORSMiddleware,
     error_response,
     read_body,
+    retry_later,
     trace_id_from,
 )
 from jobsearch.logs import log_fields
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import open_store
 from producer_app.admission import Admission
-from producer_app.auth import TokenVerifier
+from producer_app.auth import SERVICE as AUTH_SERVICE
+from producer_app.auth import TokenVerifier, auth_unavailable
 from producer_app.confluent import ConfluentProducer, build_rest_client
 from producer_app.openapi import build_document
 from producer_app.queued import QueuedNotes
@@ -220,13 +222,8 @@ def _admission_wait(
 
 
 def _rate_limited(wait: int, headers: dict[str, str]) -> Response:
-    headers["Retry-After"] = str(wait)
-    return error_response(
-        429,
-        "rate_limited",
-        "too many searches; try again later",
-        headers=headers,
-        retryAfterSeconds=wait,
+    return retry_later(
+        429, "rate_limited", "too many searches; try again later", wait, headers=headers
     )
 
 
@@ -238,15 +235,8 @@ async def _authenticate(request: Request, settings: Settings) -> uuid.UUID | Non
 
 
 def _upstream_failure(exc: UpstreamError, headers: dict[str, str]) -> Response:
-    if exc.service == "supabase-auth":
-        headers["Retry-After"] = "5"
-        return error_response(
-            503,
-            "auth_unavailable",
-            "signed-in users cannot be verified right now; try again shortly",
-            headers=headers,
-            retryAfterSeconds=5,
-        )
+    if exc.service == AUTH_SERVICE:
+        return auth_unavailable(headers)
     if not exc.retryable:
         return error_response(
             502,
@@ -254,13 +244,10 @@ def _upstream_failure(exc: UpstreamError, headers: dict[str, str]) -> Response:
             "the queue rejected the search; the service is misconfigured",
             headers=headers,
         )
-    retry_after = 10 if exc.code == "rate_limited" else 5
-    headers["Retry-After"] = str(retry_after)
-    error = "rate_limited" if exc.code == "rate_limited" else "queue_unavailable"
-    return error_response(
-        503,
-        error,
-        "the queue is busy; try again shortly",
-        headers=headers,
-        retryAfterSeconds=retry_after,
+    if exc.code == "rate_limited":
+        error, retry_after = "rate_limited", 10
+    else:
+        error, retry_after = "queue_unavailable", 5
+    return retry_later(
+        503, error, "the queue is busy; try again shortly", retry_after, headers=headers
     )

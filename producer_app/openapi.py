@@ -9,7 +9,9 @@ from pydantic import BaseModel
 from jobsearch.openapi import (
     ErrorBody,
     document,
+    edge_posts,
     error_responses,
+    json_answer,
     json_content,
     ref,
     schemas,
@@ -45,7 +47,7 @@ class SearchStatus(BaseModel):
     jobs: list[dict[str, Any]]
 
 
-def build_document() -> Any:
+def build_document() -> dict[str, Any]:
     """The producer's OpenAPI 3.1 document."""
     submit = {
         "summary": "Queue a job search",
@@ -54,7 +56,7 @@ def build_document() -> Any:
             "content": json_content(ref("SearchRequest")),
         },
         "responses": {
-            "202": {"description": "queued", "content": json_content(ref("Accepted"))},
+            "202": json_answer("queued", ref("Accepted")),
             **error_responses(400, 401, 413, 415, 422, 429, 502, 503),
         },
     }
@@ -70,18 +72,12 @@ def build_document() -> Any:
             }
         ],
         "responses": {
-            "200": {
-                "description": "the search",
-                "content": json_content(ref("SearchStatus")),
-            },
+            "200": json_answer("the search", ref("SearchStatus")),
             **error_responses(400, 404),
         },
     }
     paths = {
-        "/jobs-search": {"post": {**submit, "operationId": "submitSearch"}},
-        "/functions/v1/jobs-search": {
-            "post": {**submit, "operationId": "submitSearchEdgePath"}
-        },
+        **edge_posts("/jobs-search", "submitSearch", submit),
         "/jobs-search/{search_id}": {"get": status},
     }
     components = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from jobsearch.errors import AuthenticationError, StoreError, UpstreamError
-from jobsearch.http import error_response
+from jobsearch.http import error_response, retry_later
 from jobsearch.settings import Settings
 from jobsearch.store import SearchSummary, Store
-from producer_app.auth import TokenVerifier
+from producer_app.auth import TokenVerifier, auth_unavailable
 
 JOB_FIELDS = (
     "id",
@@ -51,20 +51,13 @@ async def search_status(request: Request) -> Response:
         summary = await store.summary(search_id)
         readable = summary is not None and await _may_read(request, summary)
     except UpstreamError:
-        return error_response(
-            503,
-            "auth_unavailable",
-            "signed-in users cannot be verified right now; try again shortly",
-            headers={"Retry-After": "5"},
-            retryAfterSeconds=5,
-        )
+        return auth_unavailable()
     except StoreError:
-        return error_response(
+        return retry_later(
             503,
             "store_unavailable",
             "the search store is not answering; try again shortly",
-            headers={"Retry-After": "5"},
-            retryAfterSeconds=5,
+            5,
         )
     if summary is None or not readable:
         return error_response(404, "search_not_found", "no search has this id")
@@ -91,7 +84,8 @@ def summary_body(summary: SearchSummary, stalled_after: float) -> dict[str, Any]
     `stalled` flags a search that is still queued or processing but has not moved for
     `stalled_after` seconds: its record is most likely in the connector's error topic.
     """
-    body = asdict(summary)
+    # Jobs are projected below, so asdict need not deep-copy their raw data first.
+    body = asdict(replace(summary, jobs=[]))
     idle = (datetime.now(UTC) - summary.updated_at).total_seconds()
     body["stalled"] = summary.status in ("queued", "processing") and (
         idle > stalled_after
@@ -102,6 +96,6 @@ def summary_body(summary: SearchSummary, stalled_after: float) -> dict[str, Any]
     for key, value in body.items():
         if isinstance(value, uuid.UUID):
             body[key] = str(value)
-        elif hasattr(value, "isoformat"):
+        elif isinstance(value, datetime):
             body[key] = value.isoformat()
     return body

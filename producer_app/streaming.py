@@ -33,16 +33,15 @@ import httpx
 
 from jobsearch.errors import UpstreamError
 from jobsearch.logs import log_fields
-from jobsearch.message import SearchMessage
 from jobsearch.settings import Settings
 from producer_app.confluent import (
+    JSON_HEADERS,
     SERVICE,
     ConfluentProducer,
     ProduceReceipt,
     RetryableProduceError,
-    build_produce_body,
+    json_object,
     judge_report,
-    retry_within_budget,
     transient,
 )
 
@@ -51,7 +50,6 @@ logger = logging.getLogger("jobsearch.producer.streaming")
 # 10 requests and 1000 records per second: inside a Basic or Standard cluster's limits.
 WINDOW_SECONDS = 0.1
 MAX_RECORDS = 100
-_HEADERS = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -90,8 +88,8 @@ class _Window:
         self.judged = len(self.entries)
 
 
-class StreamingProducer:
-    """Sends searches over shared produce streams, like `ConfluentProducer`."""
+class StreamingProducer(ConfluentProducer):
+    """Sends searches over shared produce streams; retries and `ping` as its base."""
 
     def __init__(
         self,
@@ -101,13 +99,7 @@ class StreamingProducer:
         window_seconds: float = WINDOW_SECONDS,
         max_records: int = MAX_RECORDS,
     ) -> None:
-        self._client = client
-        self._pinger = ConfluentProducer(client, settings)
-        self._path = (
-            f"/kafka/v3/clusters/{settings.cluster_id}"
-            f"/topics/{settings.kafka_topic_job_search}/records"
-        )
-        self._budget = settings.produce_retry_budget
+        super().__init__(client, settings)
         self._attempt_timeout = settings.produce_read_timeout + window_seconds
         self._window_seconds = window_seconds
         self._max_records = max_records
@@ -116,18 +108,6 @@ class StreamingProducer:
         self._dispatcher: asyncio.Task[None] | None = None
         self._windows: set[asyncio.Task[None]] = set()
         self._closed = False
-
-    async def ping(self) -> None:
-        """Raise `UpstreamError` unless the REST endpoint answers and accepts us."""
-        await self._pinger.ping()
-
-    async def produce(self, message: SearchMessage) -> ProduceReceipt:
-        """Produce `message` on a shared stream, retrying transient faults in budget.
-
-        Raises `UpstreamError` with `retryable` set for the caller to map to 503/502.
-        """
-        content = json.dumps(build_produce_body(message)).encode()
-        return await retry_within_budget(self._submit, content, self._budget)
 
     async def aclose(self) -> None:
         """Send what is waiting, wait for open streams, then refuse new searches."""
@@ -144,7 +124,8 @@ class StreamingProducer:
         await asyncio.gather(*self._windows, return_exceptions=True)
         self._fail_waiting(_closed_error())
 
-    async def _submit(self, content: bytes) -> ProduceReceipt:
+    async def _send(self, content: bytes) -> ProduceReceipt:
+        # One attempt of the inherited `produce`: wait for this record's report.
         if self._closed:
             raise _closed_error()
         future: asyncio.Future[ProduceReceipt] = (
@@ -193,7 +174,7 @@ class StreamingProducer:
     async def _exchange(self, window: _Window) -> None:
         body = self._body(window)
         async with self._client.stream(
-            "POST", self._path, content=body, headers=_HEADERS
+            "POST", self._path, content=body, headers=JSON_HEADERS
         ) as response:
             if response.status_code != 200:
                 await response.aread()
@@ -268,11 +249,7 @@ class ReportReader:
 
 def _refused(response: httpx.Response) -> UpstreamError:
     try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    try:
-        judge_report(response.status_code, body if isinstance(body, dict) else {})
+        judge_report(response.status_code, json_object(response))
     except UpstreamError as exc:
         return exc
     raise AssertionError("unreachable: only HTTP 200 can succeed")  # pragma: no cover

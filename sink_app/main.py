@@ -21,10 +21,7 @@ from starlette.routing import Route
 from jobsearch.application import build_app
 from jobsearch.errors import ConfigurationError, InvalidMessageError
 from jobsearch.health import check_store, readiness
-from jobsearch.http import (
-    error_response,
-    read_body,
-)
+from jobsearch.http import error_response, read_body, retry_later
 from jobsearch.logs import log_fields
 from jobsearch.settings import Settings, load_settings
 from jobsearch.store import Store, open_store
@@ -155,14 +152,12 @@ def _authorised(request: Request, settings: Settings) -> bool:
 
 
 def _retry_later(outcome: Outcome, settings: Settings) -> Response:
-    retry_after = settings.sink_retry_after_seconds
-    return error_response(
+    return retry_later(
         503,
         outcome.reason or "retry_later",
         "the search is not finished; its progress is saved, deliver it again",
-        headers={"Retry-After": str(retry_after)},
+        settings.sink_retry_after_seconds,
         search_id=str(outcome.search_id),
-        retryAfterSeconds=retry_after,
     )
 
 

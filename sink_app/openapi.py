@@ -10,7 +10,9 @@ from jobsearch.message import LegacyMessage, SearchMessage
 from jobsearch.openapi import (
     ErrorBody,
     document,
+    edge_posts,
     error_responses,
+    json_answer,
     json_content,
     ref,
     schemas,
@@ -26,7 +28,7 @@ class DeliveryResult(BaseModel):
     reason: str | None
 
 
-def build_document() -> Any:
+def build_document() -> dict[str, Any]:
     """The sink's OpenAPI 3.1 document."""
     record = {"oneOf": [ref("SearchMessage"), ref("LegacyMessage")]}
     body = {"oneOf": [record, {"type": "array", "items": record, "minItems": 1}]}
@@ -35,19 +37,11 @@ def build_document() -> Any:
         "security": [{"connectorToken": []}],
         "requestBody": {"required": True, "content": json_content(body)},
         "responses": {
-            "200": {
-                "description": "the search's work is stored",
-                "content": json_content(ref("DeliveryResult")),
-            },
+            "200": json_answer("the search's work is stored", ref("DeliveryResult")),
             **error_responses(400, 401, 413, 415, 422, 503),
         },
     }
-    paths = {
-        "/process-job-search": {"post": {**process, "operationId": "processSearch"}},
-        "/functions/v1/process-job-search": {
-            "post": {**process, "operationId": "processSearchEdgePath"}
-        },
-    }
+    paths = edge_posts("/process-job-search", "processSearch", process)
     components = {
         "schemas": schemas(SearchMessage, LegacyMessage, DeliveryResult, ErrorBody),
         "securitySchemes": {"connectorToken": {"type": "http", "scheme": "bearer"}},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,25 @@ async def serve(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 def serve_app() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[Any]]:
     """`async with serve_app(app) as client:` runs the app for one test."""
     return serve
+
+
+async def _final_status(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    states: tuple[str, ...] = ("completed", "failed"),
+) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = await client.get(url, headers=headers)
+        if response.status_code == 200 and response.json()["status"] in states:
+            return response
+        await asyncio.sleep(0.2)
+    raise AssertionError("the search did not finish within 60 s")
+
+
+@pytest.fixture
+def final_status() -> Callable[..., Awaitable[httpx.Response]]:
+    """`await final_status(client, url)` polls until the search is in `states`."""
+    return _final_status

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,24 +54,11 @@ def _database_text(path: Path) -> str:
         )
 
 
-async def _settle(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Any:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = await client.get(url, headers=headers)
-        if status.status_code == 200 and status.json()["status"] == "completed":
-            return status
-        await _sleep()
-    raise AssertionError("the search did not finish")
-
-
-async def _sleep() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.2)
-
-
 async def test_canary_secret_never_leaks(
-    make_settings: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    make_settings: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    final_status: Callable[..., Awaitable[httpx.Response]],
 ) -> None:
     """Logs, answers, error-topic records and stored rows never hold a secret."""
     settings: Settings = make_settings(
@@ -95,7 +84,12 @@ async def test_canary_secret_never_leaks(
         accepted = await client.post("/jobs-search", json=body, headers=headers)
         answers += [
             accepted,
-            await _settle(client, accepted.json()["status_url"], headers),
+            await final_status(
+                client,
+                accepted.json()["status_url"],
+                headers=headers,
+                states=("completed",),
+            ),
         ]
         answers.append(await client.post("/jobs-search", json=body))
         answers.append(await client.get("/metrics"))
@@ -115,7 +109,7 @@ async def test_canary_secret_never_leaks(
                 errors = log.records(TopicNames().error)
                 if errors:
                     break
-                await _sleep()
+                await asyncio.sleep(0.2)
         finally:
             log.close()
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +37,9 @@ def settings(make_settings: Any) -> Settings:
     )
 
 
-async def wait_for_final(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        response = await client.get(url)
-        if response.status_code == 200 and response.json()["status"] in (
-            "completed",
-            "failed",
-        ):
-            return dict(response.json())
-        await asyncio.sleep(0.2)
-    raise AssertionError("the search did not finish within 60 s")
-
-
-async def test_search_from_request_to_rows(settings: Settings) -> None:
+async def test_search_from_request_to_rows(
+    settings: Settings, final_status: Callable[..., Awaitable[httpx.Response]]
+) -> None:
     """A search sent to the producer ends as rows, delivered by the emulator."""
     pages = Starlette(routes=[Mount("/", StaticFiles(directory=EXAMPLES))])
     names = sorted(path.name for path in EXAMPLES.glob("*.html"))
@@ -68,7 +56,7 @@ async def test_search_from_request_to_rows(settings: Settings) -> None:
             },
         )
         assert accepted.status_code == 202
-        status = await wait_for_final(client, accepted.json()["status_url"])
+        status = (await final_status(client, accepted.json()["status_url"])).json()
 
     assert status["status"] == "completed"
     assert status["jobs_found"] >= len(names)
@@ -76,7 +64,9 @@ async def test_search_from_request_to_rows(settings: Settings) -> None:
 
 
 async def test_trace_id_travels_from_request_to_rows_and_logs(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    final_status: Callable[..., Awaitable[httpx.Response]],
 ) -> None:
     """A W3C traceparent's trace id reaches the rows and both apps' log lines."""
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -93,7 +83,7 @@ async def test_trace_id_travels_from_request_to_rows_and_logs(
             json={"query": "x", "urls": [f"{site.url}/01-jsonld-single.html"]},
             headers={"traceparent": traceparent},
         )
-        status = await wait_for_final(client, accepted.json()["status_url"])
+        status = (await final_status(client, accepted.json()["status_url"])).json()
 
     assert accepted.headers["x-request-id"] == trace_id
     assert status["trace_id"] == trace_id

@@ -76,6 +76,37 @@ def from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+class StoredRow(Protocol):
+    """A row read back from a store, whose columns are looked up by name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def summary_from_row(
+    row: StoredRow, *, errors: list[dict[str, str]], jobs: list[dict[str, Any]]
+) -> SearchSummary:
+    """A `SearchSummary` from a search row carrying its live counts.
+
+    `errors` comes already decoded, as each store keeps that column its own way.
+    """
+    return SearchSummary(
+        search_id=uuid.UUID(row["search_id"]),
+        user_id=uuid.UUID(row["user_id"]),
+        query=row["query"],
+        status=row["status"],
+        jobs_found=row["live_jobs"],
+        pages_total=row["live_pages"],
+        pages_failed=row["live_failed"],
+        errors=errors,
+        failure_reason=row["failure_reason"],
+        trace_id=row["trace_id"],
+        created_at=from_iso(row["created_at"]) or utcnow(),
+        updated_at=from_iso(row["updated_at"]) or utcnow(),
+        completed_at=from_iso(row["completed_at"]),
+        jobs=jobs,
+    )
+
+
 def search_filters(message: SearchMessage) -> dict[str, Any]:
     """The filters recorded with a search."""
     return {

@@ -26,6 +26,7 @@ from jobsearch.store.base import (
     SearchSummary,
     from_iso,
     search_filters,
+    summary_from_row,
     to_iso,
     utcnow,
 )
@@ -298,7 +299,7 @@ class SQLiteStore:
         if row is None:
             return None
         jobs = await self._jobs_of(sid) if with_jobs else []
-        return _summary_from_row(row, jobs)
+        return summary_from_row(row, errors=json.loads(row["errors"]), jobs=jobs)
 
     async def _jobs_of(self, search_id: str) -> list[dict[str, Any]]:
         rows = await self._fetchall(
@@ -374,22 +375,3 @@ def _job_from_row(row: sqlite3.Row) -> dict[str, Any]:
     job["tags"] = json.loads(job["tags"])
     job["raw_data"] = json.loads(job["raw_data"])
     return job
-
-
-def _summary_from_row(row: sqlite3.Row, jobs: list[dict[str, Any]]) -> SearchSummary:
-    return SearchSummary(
-        search_id=uuid.UUID(row["search_id"]),
-        user_id=uuid.UUID(row["user_id"]),
-        query=row["query"],
-        status=row["status"],
-        jobs_found=row["live_jobs"],
-        pages_total=row["live_pages"],
-        pages_failed=row["live_failed"],
-        errors=json.loads(row["errors"]),
-        failure_reason=row["failure_reason"],
-        trace_id=row["trace_id"],
-        created_at=from_iso(row["created_at"]) or utcnow(),
-        updated_at=from_iso(row["updated_at"]) or utcnow(),
-        completed_at=from_iso(row["completed_at"]),
-        jobs=jobs,
-    )

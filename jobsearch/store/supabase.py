@@ -39,6 +39,7 @@ from jobsearch.store.base import (
     SearchSummary,
     from_iso,
     search_filters,
+    summary_from_row,
     to_iso,
     utcnow,
 )
@@ -301,7 +302,7 @@ class SupabaseStore:
         if not row:
             return None
         jobs = await self._jobs_of(search_id) if with_jobs else []
-        return _summary_from_row(row, jobs)
+        return summary_from_row(row, errors=row["errors"] or [], jobs=jobs)
 
     async def _jobs_of(self, search_id: uuid.UUID) -> list[dict[str, Any]]:
         query = (
@@ -366,23 +367,4 @@ def _page_from_row(row: dict[str, Any]) -> PageProgress:
         postings=[Posting.model_validate(item) for item in row["postings"] or []],
         content=row["content"],
         attempts=row.get("attempts") or 0,
-    )
-
-
-def _summary_from_row(row: dict[str, Any], jobs: list[dict[str, Any]]) -> SearchSummary:
-    return SearchSummary(
-        search_id=uuid.UUID(row["search_id"]),
-        user_id=uuid.UUID(row["user_id"]),
-        query=row["query"],
-        status=row["status"],
-        jobs_found=row["live_jobs"],
-        pages_total=row["live_pages"],
-        pages_failed=row["live_failed"],
-        errors=row["errors"] or [],
-        failure_reason=row["failure_reason"],
-        trace_id=row["trace_id"],
-        created_at=from_iso(row["created_at"]) or utcnow(),
-        updated_at=from_iso(row["updated_at"]) or utcnow(),
-        completed_at=from_iso(row["completed_at"]),
-        jobs=jobs,
     )

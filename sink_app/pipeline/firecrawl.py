@@ -56,6 +56,7 @@ from pydantic import SecretStr, ValidationError
 from jobsearch.errors import JobSearchError, UpstreamError
 from jobsearch.logs import log_fields
 from jobsearch.message import SearchMessage
+from jobsearch.settings import Settings
 from sink_app.pipeline.fetch import FetchError, Page
 from sink_app.pipeline.source import FoundPage, ProviderFailedError
 
@@ -141,7 +142,7 @@ class SkippedPage(FoundPage):
     """A result that came back unusable; `content` is empty so nothing reads it."""
 
     content: str | None = ""
-    skip_reason: str = "skipped"
+    skip_reason: str | None = "skipped"
 
 
 @dataclass(frozen=True)
@@ -157,19 +158,17 @@ class _Result:
     is_document: bool = False
 
 
-def firecrawl_config(settings: Any) -> FirecrawlConfig | None:
+def firecrawl_config(settings: Settings) -> FirecrawlConfig | None:
     """The adapter's config from settings; None when `FIRECRAWL_API_KEY` is unset."""
-    api_key = getattr(settings, "firecrawl_api_key", None)
-    if api_key is None:
+    if settings.firecrawl_api_key is None:
         return None
-    domains = getattr(settings, "job_board_domains", None) or DEFAULT_DOMAINS
     return FirecrawlConfig(
-        api_key=api_key,
-        api_url=getattr(settings, "firecrawl_api_url", FirecrawlConfig.api_url),
-        timeout_seconds=getattr(settings, "firecrawl_timeout_seconds", 20.0),
-        max_age_ms=getattr(settings, "firecrawl_max_age_ms", 3_600_000),
-        domains=tuple(domains),
-        blocked_domains=tuple(getattr(settings, "job_board_blocked_domains", ())),
+        api_key=settings.firecrawl_api_key,
+        api_url=settings.firecrawl_api_url,
+        timeout_seconds=settings.firecrawl_timeout_seconds,
+        max_age_ms=settings.firecrawl_max_age_ms,
+        domains=tuple(settings.job_board_domains or DEFAULT_DOMAINS),
+        blocked_domains=tuple(settings.job_board_blocked_domains),
     )
 
 
@@ -554,7 +553,7 @@ def _rate_limited(wait: float) -> UpstreamError:
     )
 
 
-def _translate(exc: Any, action: str) -> Exception:
+def _translate(exc: FirecrawlError, action: str) -> Exception:
     if isinstance(exc, PaymentRequiredError):
         logger.error("firecrawl credits exhausted", extra=log_fields(action=action))
         return ProviderFailedError(
@@ -584,7 +583,7 @@ def _translate(exc: Any, action: str) -> Exception:
     )
 
 
-def _detail_keys(exc: Any) -> str | None:
+def _detail_keys(exc: FirecrawlError) -> str | None:
     # A 400 after an SDK upgrade names the unrecognised option keys (FC-2).
     try:
         details = exc.response.json().get("details")
@@ -601,7 +600,7 @@ def _detail_keys(exc: Any) -> str | None:
     return ",".join(keys) or None
 
 
-def _page_error(exc: Any, status: int | None) -> FetchError:
+def _page_error(exc: FirecrawlError, status: int | None) -> FetchError:
     if isinstance(exc, DNSResolutionError):
         return FetchError("dns_error", "The page's host name did not resolve.")
     if isinstance(exc, TLSError):

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, create_m
 from jobsearch.errors import UpstreamError
 from jobsearch.logs import log_fields
 from jobsearch.posting import Posting, RemoteType, SalaryPeriod
+from jobsearch.settings import Settings
 from sink_app.pipeline.enrich import Enricher, LocalEnricher
 
 logger = logging.getLogger("jobsearch.sink.openai")
@@ -124,17 +125,16 @@ class _Paused(Exception):
         self.reason = reason
 
 
-def openai_config(settings: Any) -> OpenAIConfig | None:
+def openai_config(settings: Settings) -> OpenAIConfig | None:
     """The enricher's config from settings; None when `OPENAI_API_KEY` is unset."""
-    api_key = getattr(settings, "openai_api_key", None)
-    if api_key is None:
+    if settings.openai_api_key is None:
         return None
     return OpenAIConfig(
-        api_key=api_key,
-        model=getattr(settings, "openai_model", DEFAULT_MODEL),
-        base_url=getattr(settings, "openai_base_url", OpenAIConfig.base_url),
-        timeout_seconds=getattr(settings, "openai_timeout_seconds", 20.0),
-        max_input_chars=getattr(settings, "openai_max_input_chars", 12_000),
+        api_key=settings.openai_api_key,
+        model=settings.openai_model,
+        base_url=settings.openai_base_url,
+        timeout_seconds=settings.openai_timeout_seconds,
+        max_input_chars=settings.openai_max_input_chars,
     )
 
 

@@ -142,11 +142,10 @@ class SearchRunner:
         found = await self._source.pages(message)
         pages = {}
         for page in found:
-            reason = getattr(page, "skip_reason", None)
             progress = PageProgress(
                 page.url,
-                "failed" if reason else "found",
-                reason=reason,
+                "failed" if page.skip_reason else "found",
+                reason=page.skip_reason,
                 content=page.content,
             )
             await self._store.save_page(message.search_id, progress)

@@ -16,10 +16,15 @@ from jobsearch.message import SearchMessage
 
 @dataclass(frozen=True)
 class FoundPage:
-    """A page to read; `content` is set when the provider already returned it."""
+    """A page to read; `content` is set when the provider already returned it.
+
+    `skip_reason` names why a provider's result is unusable; such a page is recorded
+    as failed and never read.
+    """
 
     url: str
     content: str | None = None
+    skip_reason: str | None = None
 
 
 class NoProviderError(JobSearchError):

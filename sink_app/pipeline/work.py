@@ -41,7 +41,7 @@ async def settle(work: Iterable[Coroutine[Any, Any, None]]) -> None:
             for task in work:
                 group.create_task(settled(task))
     except BaseExceptionGroup as group:
-        raise first_error(group) from None
+        raise _first_error(group) from None
     if errors:
         raise errors[0]
 
@@ -76,7 +76,7 @@ def _log_orphan_failure(task: asyncio.Future[Any]) -> None:
         )
 
 
-def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The first leaf of a task group's errors, so callers catch it by type."""
     error: BaseException = group
     while isinstance(error, BaseExceptionGroup):

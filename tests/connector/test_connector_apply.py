@@ -7,18 +7,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from connector_support import ENV, REPOSITORY_FILE
 from typer.testing import CliRunner
 
 from jobsearch.connector.commands import app
 
-REPOSITORY_FILE = Path(__file__).resolve().parents[2] / "connector/http-sink.json"
-ENV = {
-    "CONFLUENT_API_KEY": "KEY123",
-    "CONFLUENT_API_SECRET": "canary-secret-1",
-    "KAFKA_TOPIC_JOB_SEARCH": "job-search-requests",
-    "SINK_WEBHOOK_URL": "https://sink.example.test/process-job-search",
-    "SINK_CONNECTOR_TOKEN": "canary-token-2",
-}
 FAKE_CLI = """#!/bin/sh
 printf '%s\\n' "$@" > "{record}"
 exit {code}

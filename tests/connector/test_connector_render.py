@@ -7,19 +7,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from connector_support import ENV, REPOSITORY_FILE
 
 from jobsearch.connector.config import mask_config
 from jobsearch.connector.render import load_env, render_connector, write_rendered
 from jobsearch.errors import ConfigurationError
-
-REPOSITORY_FILE = Path(__file__).resolve().parents[2] / "connector/http-sink.json"
-ENV = {
-    "CONFLUENT_API_KEY": "KEY123",
-    "CONFLUENT_API_SECRET": "canary-secret-1",
-    "KAFKA_TOPIC_JOB_SEARCH": "job-search-requests",
-    "SINK_WEBHOOK_URL": "https://sink.example.test/process-job-search",
-    "SINK_CONNECTOR_TOKEN": "canary-token-2",
-}
 
 
 def test_render_repository_file_fills_every_placeholder() -> None:

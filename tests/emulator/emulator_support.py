@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from jobsearch.emulator import Emulator, EventLog, Record
+from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings
 
 TOPIC = "job-search-requests"
@@ -84,31 +84,13 @@ class CaptureServer:
         await send({"type": "http.response.body", "body": answer})
 
 
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-
 @contextlib.asynccontextmanager
 async def serve_capture() -> AsyncIterator[CaptureServer]:
     """Run a capture webhook on 127.0.0.1 with a free port."""
     app = CaptureServer()
-    server = _QuietServer(
-        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None)
-    )
-    serving = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    app.url = f"http://127.0.0.1:{port}"
-    try:
+    async with BackgroundServer(app) as server:
+        app.url = server.url
         yield app
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def connector_config(url: str, **overrides: str) -> dict[str, str]:

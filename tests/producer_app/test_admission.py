@@ -6,14 +6,10 @@ from typing import Any
 
 import httpx
 from pytest_httpx import HTTPXMock
+from testdata import PRODUCE_URL
 
 from producer_app.admission import Admission
 from producer_app.main import create_app
-
-PRODUCE_URL = (
-    "http://rest.example.test/kafka/v3/clusters/lkc-test"
-    "/topics/job-search-requests/records"
-)
 
 
 class FakeClock:

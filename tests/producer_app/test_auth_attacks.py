@@ -24,12 +24,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from testdata import user_claims
 
 from jobsearch.serving import BackgroundServer
 from producer_app.main import create_app
 
 SECRET = "hs256-secret-for-attack-tests-0123456789abcdef"
-USER_ID = "8a3c1f1e-6f0b-4b6e-9d0e-1f2a3b4c5d6e"
 SUPABASE_URL = "https://project.supabase.test"
 ISSUER = f"{SUPABASE_URL}/auth/v1"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -48,16 +48,8 @@ def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
-    """Claims of a valid signed-in user's token."""
-    values = {
-        "sub": USER_ID,
-        "aud": "authenticated",
-        "iss": ISSUER,
-        "role": "authenticated",
-        "exp": int(time.time()) + 600,
-    }
-    values.update(overrides)
-    return {key: value for key, value in values.items() if value is not None}
+    """Claims of a valid signed-in user's token from this project's issuer."""
+    return user_claims(**{"iss": ISSUER, **overrides})
 
 
 def hs256(secret: str = SECRET, **overrides: Any) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import httpx
@@ -12,15 +11,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from pytest_httpx import HTTPXMock
+from testdata import PRODUCE_URL, USER_ID, user_claims
 
 from producer_app.main import create_app
 
 JWKS_URL = "https://project.supabase.test/auth/v1/.well-known/jwks.json"
-PRODUCE_URL = (
-    "http://rest.example.test/kafka/v3/clusters/lkc-test"
-    "/topics/job-search-requests/records"
-)
-USER_ID = "8a3c1f1e-6f0b-4b6e-9d0e-1f2a3b4c5d6e"
 KEY = ec.generate_private_key(ec.SECP256R1())
 
 
@@ -30,14 +25,9 @@ def jwks() -> dict[str, Any]:
 
 
 def token(**claims: Any) -> str:
-    payload = {
-        "sub": USER_ID,
-        "aud": "authenticated",
-        "role": "authenticated",
-        "exp": int(time.time()) + 600,
-    }
-    payload.update(claims)
-    return jwt.encode(payload, KEY, algorithm="ES256", headers={"kid": "k1"})
+    return jwt.encode(
+        user_claims(**claims), KEY, algorithm="ES256", headers={"kid": "k1"}
+    )
 
 
 @pytest.fixture

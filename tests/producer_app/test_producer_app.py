@@ -15,15 +15,11 @@ import jwt
 import pytest
 import stamina
 from pytest_httpx import HTTPXMock
+from testdata import PRODUCE_URL, USER_ID, user_claims
 
 from producer_app.main import create_app
 
-PRODUCE_URL = (
-    "http://rest.example.test/kafka/v3/clusters/lkc-test"
-    "/topics/job-search-requests/records"
-)
 JWT_SECRET = "jwt-secret-for-tests-with-enough-length-0123456789"
-USER_ID = "8a3c1f1e-6f0b-4b6e-9d0e-1f2a3b4c5d6e"
 OK_REPORT = {
     "error_code": 200,
     "cluster_id": "lkc-test",
@@ -37,14 +33,7 @@ OK_REPORT = {
 
 
 def user_token(**claims: Any) -> str:
-    payload = {
-        "sub": USER_ID,
-        "aud": "authenticated",
-        "exp": int(time.time()) + 3600,
-        "role": "authenticated",
-    }
-    payload.update(claims)
-    return jwt.encode(payload, JWT_SECRET, algorithm="HS256")
+    return jwt.encode(user_claims(**claims), JWT_SECRET, algorithm="HS256")
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ PAGES = Path(__file__).resolve().parents[2] / "examples" / "pages"
 BASE = "http://127.0.0.1:8765/"
 
 
-def _summary(posting: Posting) -> tuple[Any, ...]:
+def posting_summary(posting: Posting) -> tuple[Any, ...]:
+    """The fields the extraction tables compare, in table order."""
     return (
         posting.title,
         posting.company,
@@ -85,14 +86,14 @@ def test_extract_postings_example_page_matches_readme(
     """Each single-posting demo page yields the posting its README row lists."""
     found_method, postings = _extract(name)
     assert found_method == method
-    assert [_summary(posting) for posting in postings] == [expected]
+    assert [posting_summary(posting) for posting in postings] == [expected]
 
 
 def test_extract_postings_example_listing_yields_three() -> None:
     """The careers page yields its three postings with their own source ids."""
     method, postings = _extract("06-listing.html")
     assert method == "json-ld"
-    assert [(p.source_id, *_summary(p)) for p in postings[:2]] == [
+    assert [(p.source_id, *posting_summary(p)) for p in postings[:2]] == [
         ("https://maplewood.example.test/careers/1001", "Registered Nurse, Night Shift",
          "Maplewood Health", "Portland, OR, US", None, 38, 46, "USD", "hour"),
         (BASE + "careers/1002", "Clinical Data Engineer", "Maplewood Health",
@@ -100,7 +101,7 @@ def test_extract_postings_example_listing_yields_three() -> None:
     ]  # fmt: skip
     third = postings[2]
     assert third.source_id.startswith(BASE + "06-listing.html#posting-")
-    assert _summary(third) == (
+    assert posting_summary(third) == (
         "Patient Support Specialist", "Maplewood Health", "Remote (Oregon)", "Remote",
         None, None, None, None,
     )  # fmt: skip

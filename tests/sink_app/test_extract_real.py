@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_extract_pages import posting_summary
 
-from jobsearch.posting import Posting
 from sink_app.pipeline.extract import Extraction, extract_postings
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
@@ -22,19 +22,6 @@ pytestmark = pytest.mark.skipif(
 
 def _extract(name: str) -> Extraction:
     return extract_postings((REAL / name).read_bytes(), URL)
-
-
-def _summary(posting: Posting) -> tuple[Any, ...]:
-    return (
-        posting.title,
-        posting.company,
-        posting.location,
-        posting.remote_type,
-        posting.salary_min,
-        posting.salary_max,
-        posting.salary_currency,
-        posting.salary_period,
-    )
 
 
 @pytest.mark.parametrize(
@@ -84,7 +71,7 @@ def test_extract_postings_real_page_yields_stated_fields(
     """Each real single-posting page gives the title, company, place and pay stated."""
     extraction = _extract(name)
     assert extraction.method == method
-    assert [_summary(posting) for posting in extraction.postings] == [expected]
+    assert [posting_summary(posting) for posting in extraction.postings] == [expected]
 
 
 @pytest.mark.parametrize(
@@ -135,7 +122,7 @@ def test_extract_postings_real_deel_app_payload_yields_both_postings() -> None:
     """Postings only in a Next.js flight payload are read, pay from data or prose."""
     extraction = _extract("freehire-deel-klarna-careers-nextjs-no-jsonld.html")
     assert extraction.method == "heuristic"
-    assert [_summary(posting) for posting in extraction.postings] == [
+    assert [posting_summary(posting) for posting in extraction.postings] == [
         ("Customer Trust and Experience Consultant (Fully Remote - Sweden)", "Klarna",
          "Sweden", "Remote", 400, None, "SEK", "hour"),
         ("Senior Data Scientist - Credit Risk & Provisioning Models", "Klarna",

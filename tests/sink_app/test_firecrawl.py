@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from pytest_httpx import HTTPXMock
 
 from jobsearch.errors import JobSearchError, StoreError, UpstreamError
 from jobsearch.message import SearchMessage
+from jobsearch.settings import Settings
 from sink_app.pipeline.fetch import FetchError
 from sink_app.pipeline.firecrawl import (
     DEFAULT_DOMAINS,
@@ -105,8 +105,29 @@ def _sent(httpx_mock: HTTPXMock) -> dict[str, Any]:
     return loaded
 
 
+def _scrape_reply(data: dict[str, Any]) -> dict[str, Any]:
+    return {"success": True, "data": data}
+
+
+def _add_rate_limit(
+    httpx_mock: HTTPXMock, url: str, retry_after: str, *, is_reusable: bool = False
+) -> None:
+    httpx_mock.add_response(
+        method="POST",
+        url=url,
+        status_code=429,
+        headers={"Retry-After": retry_after},
+        json={"success": False, "error": "Rate limit exceeded"},
+        is_reusable=is_reusable,
+    )
+
+
 def _source(client: Any, sleep: Sleeps | None = None, **kwargs: Any) -> Any:
     return FirecrawlSource(client, CONFIG, sleep=sleep or Sleeps(), **kwargs)
+
+
+def _scraper(client: Any, sleep: Sleeps | None = None) -> FirecrawlScraper:
+    return FirecrawlScraper(client, CONFIG, sleep=sleep or Sleeps())
 
 
 # Search: the request
@@ -406,13 +427,7 @@ async def test_search_rate_limited_waits_retry_after_then_succeeds(
     httpx_mock: HTTPXMock, client: Any
 ) -> None:
     """A 429 with Retry-After: 2 waits 2 s and asks once more (FC-3)."""
-    httpx_mock.add_response(
-        method="POST",
-        url=SEARCH_URL,
-        status_code=429,
-        headers={"Retry-After": "2"},
-        json={"success": False, "error": "Rate limit exceeded, retry in 2 seconds"},
-    )
+    _add_rate_limit(httpx_mock, SEARCH_URL, "2")
     httpx_mock.add_response(
         method="POST", url=SEARCH_URL, json=_search_reply(_document(POSTING))
     )
@@ -429,14 +444,7 @@ async def test_search_rate_limited_throughout_raises_retryable_after_bounded_wai
     httpx_mock: HTTPXMock, client: Any
 ) -> None:
     """Still limited after the retries: a retryable error carrying the wait."""
-    httpx_mock.add_response(
-        method="POST",
-        url=SEARCH_URL,
-        status_code=429,
-        headers={"Retry-After": "2"},
-        json={"success": False, "error": "Rate limit exceeded"},
-        is_reusable=True,
-    )
+    _add_rate_limit(httpx_mock, SEARCH_URL, "2", is_reusable=True)
     sleeps = Sleeps()
 
     with pytest.raises(UpstreamError) as caught:
@@ -453,13 +461,7 @@ async def test_search_retry_after_beyond_budget_raises_without_waiting(
     httpx_mock: HTTPXMock, client: Any
 ) -> None:
     """A wait longer than the budget is handed to the connector, not slept."""
-    httpx_mock.add_response(
-        method="POST",
-        url=SEARCH_URL,
-        status_code=429,
-        headers={"Retry-After": "60"},
-        json={"success": False, "error": "Rate limit exceeded"},
-    )
+    _add_rate_limit(httpx_mock, SEARCH_URL, "60")
     sleeps = Sleeps()
 
     with pytest.raises(UpstreamError) as caught:
@@ -562,11 +564,9 @@ async def test_scrape_request_body_is_exact_and_page_is_raw_html(
 ) -> None:
     """The scrape asks for raw HTML and markdown, fresh within an hour, no resume."""
     document = _document(POSTING)
-    httpx_mock.add_response(
-        method="POST", url=SCRAPE_URL, json={"success": True, "data": document}
-    )
+    httpx_mock.add_response(method="POST", url=SCRAPE_URL, json=_scrape_reply(document))
 
-    page = await FirecrawlScraper(client, CONFIG).fetch(POSTING)
+    page = await _scraper(client).fetch(POSTING)
 
     assert _sent(httpx_mock) == {
         "url": POSTING,
@@ -595,11 +595,9 @@ async def test_scrape_markdown_only_page_is_plain_text(
 ) -> None:
     """Without raw HTML the markdown is handed on as plain text."""
     data = {"markdown": "# Python Developer", "metadata": {"sourceURL": POSTING}}
-    httpx_mock.add_response(
-        method="POST", url=SCRAPE_URL, json={"success": True, "data": data}
-    )
+    httpx_mock.add_response(method="POST", url=SCRAPE_URL, json=_scrape_reply(data))
 
-    page = await FirecrawlScraper(client, CONFIG).fetch(POSTING)
+    page = await _scraper(client).fetch(POSTING)
 
     assert page.content_type == "text/plain"
     assert page.body == b"# Python Developer"
@@ -623,12 +621,10 @@ async def test_scrape_unusable_page_raises_fetch_error_with_reason(
     httpx_mock: HTTPXMock, client: Any, data: dict[str, Any], reason: str
 ) -> None:
     """A block page or empty content is a skipped page, with its reason (FC-5)."""
-    httpx_mock.add_response(
-        method="POST", url=SCRAPE_URL, json={"success": True, "data": data}
-    )
+    httpx_mock.add_response(method="POST", url=SCRAPE_URL, json=_scrape_reply(data))
 
     with pytest.raises(FetchError) as caught:
-        await FirecrawlScraper(client, CONFIG).fetch(POSTING)
+        await _scraper(client).fetch(POSTING)
 
     assert caught.value.reason == reason
 
@@ -660,7 +656,7 @@ async def test_scrape_page_fault_raises_fetch_error(
     )
 
     with pytest.raises(FetchError) as caught:
-        await FirecrawlScraper(client, CONFIG).fetch(POSTING)
+        await _scraper(client).fetch(POSTING)
 
     assert (caught.value.reason, caught.value.retryable) == (reason, retryable)
 
@@ -677,7 +673,7 @@ async def test_scrape_out_of_credits_fails_the_search_visibly(
     )
 
     with pytest.raises(ProviderFailedError) as caught:
-        await FirecrawlScraper(client, CONFIG).fetch(POSTING)
+        await _scraper(client).fetch(POSTING)
 
     assert caught.value.code == "scraper_credits_exhausted"
 
@@ -686,18 +682,11 @@ async def test_scrape_rate_limited_waits_then_raises_retryable(
     httpx_mock: HTTPXMock, client: Any
 ) -> None:
     """429 on a scrape follows the search's wait-then-503 policy."""
-    httpx_mock.add_response(
-        method="POST",
-        url=SCRAPE_URL,
-        status_code=429,
-        headers={"Retry-After": "1"},
-        json={"success": False, "error": "Rate limit exceeded"},
-        is_reusable=True,
-    )
+    _add_rate_limit(httpx_mock, SCRAPE_URL, "1", is_reusable=True)
     sleeps = Sleeps()
 
     with pytest.raises(UpstreamError) as caught:
-        await FirecrawlScraper(client, CONFIG, sleep=sleeps).fetch(POSTING)
+        await _scraper(client, sleeps).fetch(POSTING)
 
     assert sleeps.waits == [1.0, 1.0]
     assert caught.value.retryable
@@ -711,7 +700,7 @@ async def test_scrape_timeout_raises_retryable_fetch_error(
     httpx_mock.add_exception(httpx.ReadTimeout("slow"), method="POST", url=SCRAPE_URL)
 
     with pytest.raises(FetchError) as caught:
-        await FirecrawlScraper(client, CONFIG).fetch(POSTING)
+        await _scraper(client).fetch(POSTING)
 
     assert (caught.value.reason, caught.value.retryable) == ("timeout", True)
 
@@ -719,14 +708,18 @@ async def test_scrape_timeout_raises_retryable_fetch_error(
 # Settings
 
 
-def test_firecrawl_config_without_key_is_disabled() -> None:
+def test_firecrawl_config_without_key_is_disabled(
+    make_settings: Callable[..., Settings],
+) -> None:
     """No FIRECRAWL_API_KEY means no Firecrawl."""
-    assert firecrawl_config(SimpleNamespace()) is None
+    assert firecrawl_config(make_settings()) is None
 
 
-def test_firecrawl_config_reads_the_proposed_settings() -> None:
+def test_firecrawl_config_reads_the_proposed_settings(
+    make_settings: Callable[..., Settings],
+) -> None:
     """The proposed settings names map onto the config."""
-    settings = SimpleNamespace(
+    settings = make_settings(
         firecrawl_api_key=SecretStr("fc-x"),
         firecrawl_api_url="http://firecrawl:3002",
         firecrawl_timeout_seconds=15.0,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx2
@@ -16,6 +16,7 @@ from pytest_httpx2 import HTTPXMock
 
 from jobsearch.errors import UpstreamError
 from jobsearch.posting import Posting
+from jobsearch.settings import Settings
 from sink_app.pipeline.extract import extract_postings
 from sink_app.pipeline.openai_enrich import (
     FIELDS,
@@ -533,14 +534,18 @@ async def test_enrich_timeout_raises_retryable(httpx2_mock: HTTPXMock) -> None:
 # Settings
 
 
-def test_openai_config_without_key_is_disabled() -> None:
+def test_openai_config_without_key_is_disabled(
+    make_settings: Callable[..., Settings],
+) -> None:
     """No OPENAI_API_KEY means no model enrichment."""
-    assert openai_config(SimpleNamespace()) is None
+    assert openai_config(make_settings()) is None
 
 
-def test_openai_config_reads_the_proposed_settings() -> None:
+def test_openai_config_reads_the_proposed_settings(
+    make_settings: Callable[..., Settings],
+) -> None:
     """The proposed settings names map onto the config."""
-    settings = SimpleNamespace(
+    settings = make_settings(
         openai_api_key=SecretStr("sk-x"),
         openai_model="gpt-4.1-nano",
         openai_base_url="http://llm.example.test/v1",

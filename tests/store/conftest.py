@@ -184,6 +184,14 @@ def migrate(conninfo: str) -> None:
 
 
 @pytest.fixture
+def migrated_database(make_database: Callable[[], str]) -> str:
+    """The conninfo of a new database with every migration applied."""
+    conninfo = make_database()
+    migrate(conninfo)
+    return conninfo
+
+
+@pytest.fixture
 def standin_store(
     make_database: Callable[[], str], httpx_mock: HTTPXMock
 ) -> Iterator[Callable[[], SupabaseStore]]:

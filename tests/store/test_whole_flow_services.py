@@ -7,11 +7,9 @@ Supabase's PostgREST is the stand-in backed by a real migrated PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,32 +105,17 @@ def settings(make_settings: Any, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def standin(make_database: Callable[[], str], httpx_mock: HTTPXMock) -> Any:
-    from conftest import migrate
-
-    conninfo = make_database()
-    migrate(conninfo)
-    with psycopg.connect(conninfo) as conn:
+def standin(
+    migrated_database: str, httpx_mock: HTTPXMock
+) -> Iterator[PostgrestStandin]:
+    with psycopg.connect(migrated_database) as conn:
         conn.execute("insert into auth.users (id) values (%s)", (LOCAL_USER,))
-    postgrest = PostgrestStandin(conninfo)
+    postgrest = PostgrestStandin(migrated_database)
     httpx_mock.add_callback(
         postgrest, url=re.compile(re.escape(SUPABASE) + "/rest/v1/"), is_reusable=True
     )
     yield postgrest
     postgrest.close()
-
-
-async def _wait_final(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        response = await client.get(url)
-        if response.status_code == 200 and response.json()["status"] in (
-            "completed",
-            "failed",
-        ):
-            return dict(response.json())
-        await asyncio.sleep(0.2)
-    raise AssertionError("the search did not finish within 60 s")
 
 
 @pytest.mark.slow
@@ -142,6 +125,7 @@ async def test_whole_flow_sends_exact_requests_to_each_service(
     standin: PostgrestStandin,
     httpx_mock: HTTPXMock,
     httpx2_mock: HTTPXMock,
+    final_status: Callable[..., Awaitable[httpx.Response]],
 ) -> None:
     """Producer → emulator → sink → Supabase, with the paid calls asserted exactly."""
     httpx_mock.add_response(
@@ -167,7 +151,7 @@ async def test_whole_flow_sends_exact_requests_to_each_service(
             "/jobs-search",
             json={"searchQuery": "python developer", "location": "Berlin"},
         )
-        status = await _wait_final(client, accepted.json()["status_url"])
+        status = (await final_status(client, accepted.json()["status_url"])).json()
 
     assert accepted.status_code == 202
     assert status["status"] == "completed"
