@@ -133,15 +133,16 @@ class TrivialSink:
 
 def sink() -> ASGIApp:
     """sink_app with a slow search, slow model and a store whose writes cost 20 ms."""
-    import sink_app.main as sink_module
     from bench.fakes import SlowModel, SlowSearch, SlowStore
+    from jobsearch.store import open_store
+    from sink_app.main import create_app
 
-    opener = sink_module.open_store  # type: ignore[attr-defined]
-    # sink_app.main has no store parameter yet; the report proposes one.
-    sink_module.open_store = lambda settings: SlowStore(opener(settings))  # type: ignore[attr-defined]
-    provider = SlowSearch(os.environ["BENCH_PAGES_URL"])
-    return sink_module.create_app(
-        load_settings(), provider=provider, enricher=SlowModel()
+    settings = load_settings()
+    return create_app(
+        settings,
+        provider=SlowSearch(os.environ["BENCH_PAGES_URL"]),
+        enricher=SlowModel(),
+        store=SlowStore(open_store(settings)),
     )
 
 

@@ -7,15 +7,12 @@ phase everywhere at once.
 
 from __future__ import annotations
 
-import contextlib
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
-import sink_app.main
 from jobsearch.errors import StoreError
-from jobsearch.settings import Settings
 from jobsearch.store import Store
 from jobsearch.store.forwarding import ForwardingStore
 
@@ -67,22 +64,3 @@ class FaultyStore(ForwardingStore):
         return result
 
     _read = _write
-
-
-@contextlib.contextmanager
-def faulty_sink_store(dice: Dice) -> Iterator[None]:
-    """While the block runs, every sink app started opens its store through faults.
-
-    `sink_app.main.create_app` has no store parameter, so the name its lifespan calls
-    is swapped for the duration of the run and restored afterwards.
-    """
-    original = sink_app.main.open_store  # type: ignore[attr-defined]
-
-    def open_faulty(settings: Settings) -> Store:
-        return FaultyStore(original(settings), dice)
-
-    sink_app.main.open_store = open_faulty  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        sink_app.main.open_store = original  # type: ignore[attr-defined]

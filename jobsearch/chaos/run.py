@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from jobsearch.chaos.faults import Dice, faulty_sink_store
+from jobsearch.chaos.faults import Dice, FaultyStore
 from jobsearch.chaos.proxy import FaultProxy
 from jobsearch.chaos.report import ChaosReport, PaidCalls, percentile, store_figures
 from jobsearch.chaos.sinks import SinkPool
@@ -35,6 +35,7 @@ from jobsearch.emulator.commands import replay_error
 from jobsearch.serving import BackgroundServer
 from jobsearch.settings import Settings
 from jobsearch.stack import CONNECTOR_FILE, connector_env
+from jobsearch.store import open_store
 from producer_app.main import create_app as create_producer
 from sink_app.main import create_app as create_sink
 from sink_app.pipeline.enrich import Enricher
@@ -330,9 +331,12 @@ async def _flow(config: ChaosConfig, tmp: Path) -> AsyncIterator[_Flow]:
         enrichers = await stack.enter_async_context(
             _enrichers(config, model_server.url)
         )
-        stack.enter_context(faulty_sink_store(dice[3]))
         pool = SinkPool(
-            lambda index: create_sink(settings, enricher=enrichers[index]),
+            lambda index: create_sink(
+                settings,
+                enricher=enrichers[index],
+                store=FaultyStore(open_store(settings), dice[3]),
+            ),
             size=2,
             rng=dice[0].rng,
         )
